@@ -1,0 +1,3 @@
+export { findCommand, parseFlags, table } from "./commands.js";
+export type { Command, CommandIO } from "./commands.js";
+export { migrateCommand } from "./migrate-command.js";

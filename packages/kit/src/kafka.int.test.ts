@@ -1,0 +1,152 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { isolateStack } from "@loopline/testkit";
+import { DLQ_HEADERS, publishDeadLetters, type ConsumedRecord } from "./kafka.js";
+import { dlqTopic } from "./topics.js";
+
+// Integration: talks to the real Kafka broker started by infra/local.
+
+async function collect(count: number, timeoutMs: number, arrived: ConsumedRecord[]): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (arrived.length < count) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${arrived.length}/${count} records`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+test("produce and consume keyed records with headers, in order per partition", async (t) => {
+  const s = await isolateStack(t);
+  const topic = `${s.topicPrefix}roundtrip`;
+  assert.deepEqual(await s.kafka.ensureTopics([{ topic, partitions: 3 }]), [topic]);
+  assert.deepEqual(await s.kafka.ensureTopics([{ topic, partitions: 3 }]), [], "second ensure creates nothing");
+  const producer = await s.kafka.createProducer();
+  t.after(() => producer.close());
+  const records = Array.from({ length: 60 }, (_, i) => ({ key: `card-${i % 4}`, value: JSON.stringify({ i }), headers: { "content-type": "application/json" } }));
+  await producer.send(topic, records);
+
+  const got: ConsumedRecord[] = [];
+  const consumer = s.kafka.createConsumer({ groupId: `${s.topicPrefix}g`, topics: [topic], handler: async (b) => void got.push(...b.records) });
+  t.after(() => consumer.close());
+  await consumer.start();
+  await collect(60, 30_000, got);
+  await new Promise((r) => setTimeout(r, 500)); // anything redelivered by mistake would arrive now
+  assert.equal(got.length, 60, "each record exactly once");
+  for (const key of ["card-0", "card-1", "card-2", "card-3"]) {
+    const mine = got.filter((r) => r.key?.toString() === key);
+    assert.equal(mine.length, 15);
+    assert.equal(new Set(mine.map((r) => r.partition)).size, 1, "one key, one partition");
+    const is = mine.map((r) => (JSON.parse(r.value?.toString() ?? "{}") as { i: number }).i);
+    assert.deepEqual(is, [...is].sort((a, b) => a - b), "order kept per key");
+  }
+  assert.equal(got[0]?.headers["content-type"]?.toString(), "application/json");
+});
+
+test("a handler that throws before commit gets the batch again after a restart", async (t) => {
+  const s = await isolateStack(t);
+  const topic = `${s.topicPrefix}redeliver`;
+  const groupId = `${s.topicPrefix}g`;
+  await s.kafka.ensureTopics([{ topic, partitions: 1 }]);
+  const producer = await s.kafka.createProducer();
+  t.after(() => producer.close());
+  await producer.send(topic, [{ value: "a" }, { value: "b" }, { value: "c" }]);
+
+  // First consumer: sees the records, fails every attempt, never commits; then it is stopped.
+  const seenByFirst: string[] = [];
+  const first = s.kafka.createConsumer({
+    groupId,
+    topics: [topic],
+    initialBackoffMs: 20,
+    handler: async (b) => {
+      seenByFirst.push(...b.records.map((r) => r.value?.toString() ?? ""));
+      throw new Error("simulated failure before the work is durable");
+    },
+  });
+  await first.start();
+  const deadline = Date.now() + 30_000;
+  while (seenByFirst.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  await first.close();
+  assert.deepEqual(seenByFirst.slice(0, 3), ["a", "b", "c"]);
+  assert.deepEqual(await s.kafka.groupOffsets(groupId, topic), [{ partition: 0, offset: "-1" }], "nothing committed");
+
+  // Restart in the same group: the same records arrive again, and this time they are committed.
+  const got: ConsumedRecord[] = [];
+  const second = s.kafka.createConsumer({ groupId, topics: [topic], handler: async (b) => void got.push(...b.records) });
+  t.after(() => second.close());
+  await second.start();
+  await collect(3, 30_000, got);
+  assert.deepEqual(got.map((r) => r.value?.toString()), ["a", "b", "c"]);
+  const commitDeadline = Date.now() + 10_000;
+  let committed = await s.kafka.groupOffsets(groupId, topic);
+  while (committed[0]?.offset !== "3" && Date.now() < commitDeadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    committed = await s.kafka.groupOffsets(groupId, topic);
+  }
+  assert.deepEqual(committed, [{ partition: 0, offset: "3" }]);
+});
+
+test("a batch that fails once is retried in place and nothing is skipped", async (t) => {
+  const s = await isolateStack(t);
+  const topic = `${s.topicPrefix}retry`;
+  await s.kafka.ensureTopics([{ topic, partitions: 1 }]);
+  const producer = await s.kafka.createProducer();
+  t.after(() => producer.close());
+  await producer.send(topic, ["1", "2", "3", "4"].map((value) => ({ value })));
+  const done: string[] = [];
+  let failures = 0;
+  const consumer = s.kafka.createConsumer({
+    groupId: `${s.topicPrefix}g`,
+    topics: [topic],
+    initialBackoffMs: 20,
+    handler: async (b, ctx) => {
+      if (ctx.attempt === 1 && failures === 0) {
+        failures++;
+        throw new Error("transient");
+      }
+      done.push(...b.records.map((r) => r.value?.toString() ?? ""));
+    },
+  });
+  t.after(() => consumer.close());
+  await consumer.start();
+  const deadline = Date.now() + 30_000;
+  while (done.length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(failures, 1);
+  assert.deepEqual(done, ["1", "2", "3", "4"]);
+});
+
+test("a dead letter keeps the original key, bytes and headers and carries the reason", async (t) => {
+  const s = await isolateStack(t);
+  const topic = `${s.topicPrefix}events`;
+  await s.kafka.ensureTopics([{ topic, partitions: 1 }, { topic: dlqTopic(topic), partitions: 1 }]);
+  const producer = await s.kafka.createProducer();
+  t.after(() => producer.close());
+  const original = Buffer.from([0x7b, 0x22, 0xff, 0x00, 0x0a]); // '{"' then bytes that are not UTF-8
+  await producer.send(topic, [{ key: "card-9", value: original, headers: { "content-type": "application/json", trace: "abc" } }]);
+
+  const consumed: ConsumedRecord[] = [];
+  const c1 = s.kafka.createConsumer({
+    groupId: `${s.topicPrefix}ingest`,
+    topics: [topic],
+    handler: async (b) => {
+      await publishDeadLetters(producer, "kit-test", b.records.map((record) => ({ record, reason: { code: "MALFORMED_JSON", detail: "value is not valid JSON" } })));
+      consumed.push(...b.records);
+    },
+  });
+  t.after(() => c1.close());
+  await c1.start();
+  await collect(1, 30_000, consumed);
+
+  const letters: ConsumedRecord[] = [];
+  const c2 = s.kafka.createConsumer({ groupId: `${s.topicPrefix}dlq-reader`, topics: [dlqTopic(topic)], handler: async (b) => void letters.push(...b.records) });
+  t.after(() => c2.close());
+  await c2.start();
+  await collect(1, 30_000, letters);
+  const dl = letters[0] as ConsumedRecord;
+  assert.deepEqual(dl.value, original, "original bytes, untouched");
+  assert.equal(dl.key?.toString(), "card-9");
+  assert.equal(dl.headers["trace"]?.toString(), "abc");
+  assert.equal(dl.headers["content-type"]?.toString(), "application/json");
+  assert.equal(dl.headers[DLQ_HEADERS.reason]?.toString(), "MALFORMED_JSON");
+  assert.equal(dl.headers[DLQ_HEADERS.detail]?.toString(), "value is not valid JSON");
+  assert.equal(dl.headers[DLQ_HEADERS.sourceTopic]?.toString(), topic);
+  assert.equal(dl.headers[DLQ_HEADERS.sourceOffset]?.toString(), "0");
+});

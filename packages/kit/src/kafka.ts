@@ -1,0 +1,456 @@
+import {
+  Kafka,
+  Partitioners,
+  logLevel as KafkaLogLevel,
+  type Admin,
+  type Consumer,
+  type IHeaders,
+  type LogEntry,
+  type Producer,
+} from "kafkajs";
+import { describeError, UnavailableError } from "./errors.js";
+import type { Logger } from "./log.js";
+import type { Metrics } from "./metrics.js";
+import { dlqTopic, type TopicSpec } from "./topics.js";
+
+// This file is the only one in Loopline that imports kafkajs: swapping the Kafka client means
+// re-implementing the types and factories below, nothing else.
+
+/** A record as Loopline's code sees it, independent of the Kafka client library. */
+export interface ConsumedRecord {
+  topic: string;
+  partition: number;
+  /** Offset as a decimal string (Kafka offsets are 64-bit). */
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  /** Headers with single values; repeated headers keep the last value. */
+  headers: Record<string, Buffer>;
+  /** Broker/producer timestamp in epoch ms. */
+  timestamp: number;
+}
+
+/** A record to publish. */
+export interface OutgoingRecord {
+  key?: string | Buffer | null;
+  value: string | Buffer | null;
+  headers?: Record<string, string | Buffer>;
+  /** Explicit partition; default: by key hash (Java-compatible murmur2). */
+  partition?: number;
+  /** Epoch ms; default: now. */
+  timestamp?: number;
+}
+
+/** Options of createKafka. */
+export interface KafkaOptions {
+  /** Bootstrap servers, e.g. ["127.0.0.1:9092"]. */
+  brokers: readonly string[];
+  /** Client id shown in broker logs and quotas. */
+  clientId: string;
+  /** Logger; kafkajs' own messages are forwarded to it. */
+  logger: Logger;
+  /** Connection timeout. Default 3000 ms. */
+  connectionTimeoutMs?: number;
+  /** Request timeout. Default 30000 ms. */
+  requestTimeoutMs?: number;
+  /** Lowest kafkajs log level forwarded. Default "warn" (kafkajs is chatty at info). */
+  clientLogLevel?: "error" | "warn" | "info" | "debug";
+}
+
+/** Entry point for everything Kafka: producers, consumers and topic administration. */
+export interface KafkaKit {
+  /** Creates and connects a producer (acks=all, idempotent). */
+  createProducer(options?: ProducerOptions): Promise<KafkaProducer>;
+  /** Creates a consumer that runs batches and commits only after the handler has finished. */
+  createConsumer(options: BatchConsumerOptions): BatchConsumer;
+  /** Creates missing topics; existing ones are left as they are. Resolves with the names created. */
+  ensureTopics(specs: readonly TopicSpec[]): Promise<string[]>;
+  /** Deletes topics (tests clean up with it). Missing topics are ignored. */
+  deleteTopics(topics: readonly string[]): Promise<void>;
+  /** Lists topic names. */
+  listTopics(): Promise<string[]>;
+  /** End offsets (high watermarks) per partition of a topic. */
+  topicEndOffsets(topic: string): Promise<{ partition: number; offset: string }[]>;
+  /** Committed offsets of a group on a topic, per partition ("-1" when none). */
+  groupOffsets(groupId: string, topic: string): Promise<{ partition: number; offset: string }[]>;
+  /** True when the cluster answers a metadata request (readiness checks). */
+  ping(): Promise<boolean>;
+  /** Closes the shared admin connection. Producers and consumers are closed by their owners. */
+  close(): Promise<void>;
+}
+
+const LEVEL_FROM_NAME = {
+  error: KafkaLogLevel.ERROR,
+  warn: KafkaLogLevel.WARN,
+  info: KafkaLogLevel.INFO,
+  debug: KafkaLogLevel.DEBUG,
+} as const;
+
+/** Builds the Kafka entry point. Nothing connects until a producer, consumer or admin call needs it. */
+export function createKafka(options: KafkaOptions): KafkaKit {
+  const log = options.logger.child({ component: "kafka" });
+  const kafka = new Kafka({
+    clientId: options.clientId,
+    brokers: [...options.brokers],
+    connectionTimeout: options.connectionTimeoutMs ?? 3000,
+    requestTimeout: options.requestTimeoutMs ?? 30_000,
+    logLevel: LEVEL_FROM_NAME[options.clientLogLevel ?? "warn"],
+    logCreator:
+      () =>
+      ({ level, log: entry }: LogEntry) => {
+        const { message, ...rest } = entry;
+        const fields = { kafkajs: rest };
+        if (level <= KafkaLogLevel.ERROR) log.error(message, fields);
+        else if (level === KafkaLogLevel.WARN) log.warn(message, fields);
+        else if (level === KafkaLogLevel.INFO) log.info(message, fields);
+        else log.debug(message, fields);
+      },
+  });
+
+  let admin: Admin | undefined;
+  let adminConnecting: Promise<Admin> | undefined;
+  const getAdmin = async (): Promise<Admin> => {
+    if (admin !== undefined) return admin;
+    adminConnecting ??= (async () => {
+      const a = kafka.admin();
+      await a.connect();
+      admin = a;
+      return a;
+    })().finally(() => {
+      adminConnecting = undefined;
+    });
+    return adminConnecting;
+  };
+
+  return {
+    createProducer: (producerOptions) => createProducer(kafka, log, producerOptions ?? {}),
+    createConsumer: (consumerOptions) => createBatchConsumer(kafka, log, consumerOptions),
+    ensureTopics: async (specs) => {
+      const a = await getAdmin();
+      const existing = new Set(await a.listTopics());
+      const missing = specs.filter((s) => !existing.has(s.topic));
+      if (missing.length === 0) return [];
+      await a.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((s) => ({
+          topic: s.topic,
+          numPartitions: s.partitions,
+          replicationFactor: -1,
+          configEntries: [
+            ...(s.compacted === true ? [{ name: "cleanup.policy", value: "compact" }] : []),
+            ...Object.entries(s.configs ?? {}).map(([name, value]) => ({ name, value })),
+          ],
+        })),
+      });
+      log.info("topics created", { topics: missing.map((s) => s.topic) });
+      return missing.map((s) => s.topic);
+    },
+    deleteTopics: async (topics) => {
+      const a = await getAdmin();
+      const existing = new Set(await a.listTopics());
+      const present = topics.filter((t) => existing.has(t));
+      if (present.length > 0) await a.deleteTopics({ topics: present });
+    },
+    listTopics: async () => (await getAdmin()).listTopics(),
+    topicEndOffsets: async (topic) =>
+      (await (await getAdmin()).fetchTopicOffsets(topic)).map((o) => ({ partition: o.partition, offset: o.high })),
+    groupOffsets: async (groupId, topic) => {
+      const res = await (await getAdmin()).fetchOffsets({ groupId, topics: [topic] });
+      return (res[0]?.partitions ?? []).map((p) => ({ partition: p.partition, offset: p.offset }));
+    },
+    ping: async () => {
+      try {
+        const a = await getAdmin();
+        await a.describeCluster();
+        return true;
+      } catch (err) {
+        log.debug("kafka ping failed", { err });
+        return false;
+      }
+    },
+    close: async () => {
+      const a = admin;
+      admin = undefined;
+      if (a !== undefined) await a.disconnect();
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Producer
+
+/** Options of a producer. */
+export interface ProducerOptions {
+  /** Compression of batches: "none" (default) or "gzip" (kafkajs ships only gzip built in). */
+  compression?: "none" | "gzip";
+}
+
+/** A connected producer. Every send waits for all in-sync replicas (acks=all) and is idempotent. */
+export interface KafkaProducer {
+  /** Publishes records to one topic; resolves once durable. */
+  send(topic: string, records: readonly OutgoingRecord[]): Promise<void>;
+  /** Publishes to several topics in one request per broker; resolves once durable. */
+  sendBatch(batches: readonly { topic: string; records: readonly OutgoingRecord[] }[]): Promise<void>;
+  /** Disconnects (after in-flight sends finish). */
+  close(): Promise<void>;
+}
+
+async function createProducer(kafka: Kafka, log: Logger, options: ProducerOptions): Promise<KafkaProducer> {
+  // Idempotence needs acks=-1 and, in kafkajs, one in-flight request per broker to keep sequence
+  // numbers gapless; batching many records per request is how throughput is kept.
+  const producer: Producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    allowAutoTopicCreation: false,
+  });
+  await producer.connect();
+  const compression = options.compression === "gzip" ? 1 : 0;
+  const toMessages = (records: readonly OutgoingRecord[]) =>
+    records.map((r) => ({
+      key: r.key ?? null,
+      value: r.value,
+      ...(r.headers !== undefined ? { headers: r.headers as IHeaders } : {}),
+      ...(r.partition !== undefined ? { partition: r.partition } : {}),
+      ...(r.timestamp !== undefined ? { timestamp: String(r.timestamp) } : {}),
+    }));
+  const wrap = async (what: () => Promise<unknown>): Promise<void> => {
+    try {
+      await what();
+    } catch (err) {
+      throw new UnavailableError("kafka", `publish failed: ${describeError(err).message}`, { cause: err });
+    }
+  };
+  return {
+    send: (topic, records) =>
+      records.length === 0 ? Promise.resolve() : wrap(() => producer.send({ topic, acks: -1, compression, messages: toMessages(records) })),
+    sendBatch: (batches) => {
+      const nonEmpty = batches.filter((b) => b.records.length > 0);
+      if (nonEmpty.length === 0) return Promise.resolve();
+      return wrap(() =>
+        producer.sendBatch({
+          acks: -1,
+          compression,
+          topicMessages: nonEmpty.map((b) => ({ topic: b.topic, messages: toMessages(b.records) })),
+        }),
+      );
+    },
+    close: async () => {
+      await producer.disconnect();
+      log.debug("producer closed");
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Consumer
+
+/** One partition's worth of records handed to a batch handler, in offset order. */
+export interface RecordBatch {
+  topic: string;
+  partition: number;
+  records: ConsumedRecord[];
+  /** Records between the end of this batch and the partition's high watermark. */
+  lag: number;
+}
+
+/** Context for a batch handler. */
+export interface BatchContext {
+  /** Sends a heartbeat; call it during long work so the group does not evict this consumer. */
+  heartbeat(): Promise<void>;
+  /** False once the consumer is stopping or the partition was revoked: stop early, nothing is committed. */
+  isRunning(): boolean;
+  /** 1 for the first attempt, more when the batch is retried after an error. */
+  attempt: number;
+}
+
+/** Handles a batch; the batch's offsets are committed only after it resolves. Throwing retries the batch. */
+export type BatchHandler = (batch: RecordBatch, context: BatchContext) => Promise<void>;
+
+/** Options of createConsumer. */
+export interface BatchConsumerOptions {
+  /** Consumer group. */
+  groupId: string;
+  /** Topics to subscribe to. */
+  topics: readonly string[];
+  /** The work; must be idempotent (delivery is at-least-once). */
+  handler: BatchHandler;
+  /** Where a group with no committed offset starts. Default true (earliest). */
+  fromBeginning?: boolean;
+  /** Partitions processed concurrently. Default 1. */
+  partitionsConsumedConcurrently?: number;
+  /** Max bytes fetched per partition per request. Default 1 MiB. */
+  maxBytesPerPartition?: number;
+  /** Max wait for a fetch to fill. Default 100 ms (low latency). */
+  maxWaitTimeMs?: number;
+  /** Group session timeout. Default 30000 ms. */
+  sessionTimeoutMs?: number;
+  /** Handler attempts per batch before the consumer gives up and restarts. Default Infinity (retry with backoff). */
+  maxAttempts?: number;
+  /** First retry delay; doubles up to maxBackoffMs. Default 200 ms. */
+  initialBackoffMs?: number;
+  /** Retry delay ceiling. Default 10000 ms. */
+  maxBackoffMs?: number;
+  /** Registers loopline_consumer_* metrics when given. */
+  metrics?: Metrics;
+}
+
+/** A running batch consumer. */
+export interface BatchConsumer {
+  /** Connects, subscribes and starts consuming; resolves once running. */
+  start(): Promise<void>;
+  /** Stops fetching, lets the batch in hand finish (committing it), leaves the group. */
+  close(): Promise<void>;
+  /** Stops fetching the given topics until resume (backpressure). */
+  pause(topics: readonly string[]): void;
+  /** Resumes paused topics. */
+  resume(topics: readonly string[]): void;
+}
+
+function toRecord(topic: string, partition: number, m: { offset: string; key: Buffer | null; value: Buffer | null; headers?: IHeaders; timestamp: string }): ConsumedRecord {
+  const headers: Record<string, Buffer> = {};
+  for (const [k, v] of Object.entries(m.headers ?? {})) {
+    const last = Array.isArray(v) ? v[v.length - 1] : v;
+    if (last !== undefined) headers[k] = Buffer.isBuffer(last) ? last : Buffer.from(last);
+  }
+  return { topic, partition, offset: m.offset, key: m.key, value: m.value, headers, timestamp: Number(m.timestamp) };
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function createBatchConsumer(kafka: Kafka, baseLog: Logger, options: BatchConsumerOptions): BatchConsumer {
+  const log = baseLog.child({ groupId: options.groupId });
+  const consumer: Consumer = kafka.consumer({
+    groupId: options.groupId,
+    sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+    heartbeatInterval: 3000,
+    maxBytesPerPartition: options.maxBytesPerPartition ?? 1024 * 1024,
+    maxWaitTimeInMs: options.maxWaitTimeMs ?? 100,
+    allowAutoTopicCreation: false,
+    retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 30_000 },
+  });
+  const maxAttempts = options.maxAttempts ?? Number.POSITIVE_INFINITY;
+  const initialBackoff = options.initialBackoffMs ?? 200;
+  const maxBackoff = options.maxBackoffMs ?? 10_000;
+  const m = options.metrics;
+  const consumed = m?.counter("loopline_consumer_records_total", "Records handled and committed", ["topic"]);
+  const failures = m?.counter("loopline_consumer_handler_errors_total", "Batch handler failures (the batch is retried)", ["topic"]);
+  const lagGauge = m?.gauge("loopline_consumer_lag_records", "Records behind the high watermark after the last batch", ["topic", "partition"]);
+  let stopping = false;
+
+  const waitWithHeartbeats = async (ms: number, heartbeat: () => Promise<void>, running: () => boolean) => {
+    const until = Date.now() + ms;
+    while (Date.now() < until && running()) {
+      await sleep(Math.min(1000, until - Date.now()));
+      await heartbeat().catch(() => undefined);
+    }
+  };
+
+  return {
+    start: async () => {
+      await consumer.connect();
+      for (const topic of options.topics) {
+        await consumer.subscribe({ topic, fromBeginning: options.fromBeginning ?? true });
+      }
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
+        eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
+          if (batch.messages.length === 0) return;
+          const running = () => !stopping && isRunning() && !isStale();
+          const records = batch.messages.map((msg) => toRecord(batch.topic, batch.partition, msg));
+          const lastOffset = batch.lastOffset();
+          const lag = Number(batch.offsetLag());
+          for (let attempt = 1; ; attempt++) {
+            if (!running()) return; // revoked or stopping: nothing committed, the next owner re-reads
+            try {
+              await options.handler({ topic: batch.topic, partition: batch.partition, records, lag }, { heartbeat, isRunning: running, attempt });
+              break;
+            } catch (err) {
+              failures?.inc({ topic: batch.topic });
+              if (attempt >= maxAttempts) {
+                log.error("batch handler failed; giving up on this batch, the consumer restarts and re-reads it", { topic: batch.topic, partition: batch.partition, attempt, err });
+                throw err;
+              }
+              const delay = Math.min(maxBackoff, initialBackoff * 2 ** (attempt - 1));
+              log.warn("batch handler failed; retrying the same batch", { topic: batch.topic, partition: batch.partition, firstOffset: batch.firstOffset(), attempt, retryInMs: delay, err });
+              await waitWithHeartbeats(delay, heartbeat, running);
+            }
+          }
+          if (!running()) return;
+          // Commit only now: the handler has made the batch durable. resolveOffset moves kafkajs' fetch
+          // position; the commit stores the next offset to read in the group.
+          resolveOffset(lastOffset);
+          await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(lastOffset) + 1n).toString() }]);
+          consumed?.inc({ topic: batch.topic }, records.length);
+          lagGauge?.set({ topic: batch.topic, partition: String(batch.partition) }, lag);
+        },
+      });
+      log.info("consumer running", { topics: options.topics });
+    },
+    close: async () => {
+      stopping = true;
+      await consumer.disconnect();
+      log.info("consumer closed");
+    },
+    pause: (topics) => consumer.pause(topics.map((topic) => ({ topic }))),
+    resume: (topics) => consumer.resume(topics.map((topic) => ({ topic }))),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dead letters
+
+/** Header names written on dead-letter records. */
+export const DLQ_HEADERS = {
+  reason: "loopline-dlq-reason",
+  detail: "loopline-dlq-detail",
+  sourceTopic: "loopline-dlq-source-topic",
+  sourcePartition: "loopline-dlq-source-partition",
+  sourceOffset: "loopline-dlq-source-offset",
+  service: "loopline-dlq-service",
+  time: "loopline-dlq-time",
+} as const;
+
+/** Why a record was dead-lettered: a stable code and a human detail naming the field at fault. */
+export interface DeadLetterReason {
+  /** Stable reason code, e.g. MISSING_FIELD. */
+  code: string;
+  /** Human detail, e.g. "field amount is missing". */
+  detail: string;
+}
+
+/** Builds the dead-letter record for a consumed one: original key, bytes and headers plus the reason headers. */
+export function deadLetterRecord(record: ConsumedRecord, reason: DeadLetterReason, service: string, now = Date.now()): OutgoingRecord {
+  return {
+    key: record.key,
+    value: record.value,
+    headers: {
+      ...record.headers,
+      [DLQ_HEADERS.reason]: reason.code,
+      [DLQ_HEADERS.detail]: reason.detail,
+      [DLQ_HEADERS.sourceTopic]: record.topic,
+      [DLQ_HEADERS.sourcePartition]: String(record.partition),
+      [DLQ_HEADERS.sourceOffset]: record.offset,
+      [DLQ_HEADERS.service]: service,
+      [DLQ_HEADERS.time]: new Date(now).toISOString(),
+    },
+  };
+}
+
+/** Publishes dead letters for records of one source topic to `<topic>.dlq`; resolves once durable. */
+export async function publishDeadLetters(
+  producer: KafkaProducer,
+  service: string,
+  letters: readonly { record: ConsumedRecord; reason: DeadLetterReason }[],
+): Promise<void> {
+  const byTopic = new Map<string, OutgoingRecord[]>();
+  for (const { record, reason } of letters) {
+    const topic = dlqTopic(record.topic);
+    let list = byTopic.get(topic);
+    if (list === undefined) byTopic.set(topic, (list = []));
+    list.push(deadLetterRecord(record, reason, service));
+  }
+  await producer.sendBatch([...byTopic].map(([topic, records]) => ({ topic, records })));
+}

@@ -1,0 +1,4 @@
+export { isolateStack, MIGRATIONS_DIR } from "./isolation.js";
+export type { IsolatedStack, IsolateOptions } from "./isolation.js";
+export { awaitStack, StackNotReadyError, stackEndpoints } from "./stack.js";
+export type { StackEndpoints } from "./stack.js";

@@ -37,3 +37,5 @@ export { createReflectionService } from "./reflection.js";
 export type { ReflectionOptions } from "./reflection.js";
 export { DEFAULT_SHUTDOWN_GRACE_MS, createGrpcServer } from "./grpc-server.js";
 export type { GrpcServer, GrpcServerOptions, ServerTlsOptions } from "./grpc-server.js";
+export { fromFeatureValue, toFeatureValue } from "./feature-values.js";
+export type { PlainValue } from "./feature-values.js";

@@ -1,0 +1,84 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { createRedis, silentLogger } from "@loopline/kit";
+import { isolateStack } from "@loopline/testkit";
+import { createRedisFeatureStore, type PendingWrite } from "./redis-store.js";
+
+// Integration: the real Redis. Newer-wins must hold across batches, within a batch, and between
+// concurrent writers, whatever the arrival order.
+
+function seededShuffle<T>(items: T[], seed: number): T[] {
+  const out = [...items];
+  let s = seed >>> 0;
+  for (let i = out.length - 1; i > 0; i--) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    const j = s % (i + 1);
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out;
+}
+
+async function storeFor(t: Parameters<typeof isolateStack>[0]) {
+  const s = await isolateStack(t);
+  const reader = createRedis({ url: s.endpoints.redisUrl, logger: silentLogger, keyPrefix: s.redisPrefix });
+  const writer = createRedis({ url: s.endpoints.redisUrl, logger: silentLogger, keyPrefix: s.redisPrefix, mode: "background" });
+  t?.after(async () => {
+    reader.disconnect();
+    writer.disconnect();
+  });
+  return createRedisFeatureStore({ reader, writer, historyLength: 4 });
+}
+
+const FAR = Date.UTC(2100, 0, 1);
+const w = (entityId: string, asOf: number, revision: number): PendingWrite => ({
+  view: "card_txn",
+  entityId,
+  update: { asOf, revision, producedAt: asOf, values: { txn_count_10m: revision } },
+  expireAt: FAR,
+});
+
+test("newer-wins over shuffled batches: the stored version is the newest ever written", async (t) => {
+  const store = await storeFor(t);
+  const all: PendingWrite[] = [];
+  for (let e = 0; e < 20; e++) {
+    // Versions (asOf, revision): asOf steps every 3 revisions, so equal asOf with rising revision occurs.
+    for (let r = 1; r <= 12; r++) all.push(w(`card-${e}`, 1_000_000 + Math.floor(r / 3) * 1000, r));
+  }
+  const shuffled = seededShuffle(all, 42);
+  for (let i = 0; i < shuffled.length; i += 17) await store.write(shuffled.slice(i, i + 17));
+  const latest = await store.readLatest(Array.from({ length: 20 }, (_, e) => ({ view: "card_txn", entityId: `card-${e}` })));
+  for (const u of latest) {
+    assert.equal(u?.revision, 12);
+    assert.equal(u?.asOf, 1_004_000);
+    assert.equal(u?.values["txn_count_10m"], 12);
+  }
+});
+
+test("within one batch and between concurrent writers the newest wins", async (t) => {
+  const store = await storeFor(t);
+  const r = await store.write([w("c", 10, 1), w("c", 30, 3), w("c", 20, 2)]);
+  assert.deepEqual(r, { written: 3, stale: 0 }, "every version of the batch is newer than what was stored");
+  assert.equal((await store.readAsOf([{ view: "card_txn", entityId: "c" }], 25))[0]?.revision, 2, "history keeps the batch's middle version");
+  assert.deepEqual(await store.write([w("c", 20, 9), w("c", 30, 3)]), { written: 0, stale: 2 });
+  assert.equal((await store.readLatest([{ view: "card_txn", entityId: "c" }]))[0]?.revision, 3);
+  // Equal version is not "newer": rewriting it changes nothing.
+  assert.deepEqual(await store.write([w("c", 30, 3)]), { written: 0, stale: 1 });
+  // Two writers race; whichever lands last, the newest version stays.
+  const older = Array.from({ length: 50 }, (_, i) => w("d", 100 + i, i));
+  const newer = Array.from({ length: 50 }, (_, i) => w("d", 200 + i, 100 + i));
+  await Promise.all([...older.map((x) => store.write([x])), ...newer.map((x) => store.write([x]))]);
+  const d = (await store.readLatest([{ view: "card_txn", entityId: "d" }]))[0];
+  assert.deepEqual([d?.asOf, d?.revision], [249, 149]);
+});
+
+test("as-of reads return the version that was newest at that time, within the bounded history", async (t) => {
+  const store = await storeFor(t);
+  for (const [asOf, rev] of [[100, 1], [200, 2], [300, 3], [400, 4], [500, 5]] as const) await store.write([w("e", asOf, rev)]);
+  const at = async (ts: number) => (await store.readAsOf([{ view: "card_txn", entityId: "e" }], ts))[0]?.revision;
+  assert.equal(await at(250), 2);
+  assert.equal(await at(300), 3, "inclusive of the as-of instant");
+  assert.equal(await at(10_000), 5);
+  // History keeps 4 versions: 200..500. As of 150 the only candidate (100) was trimmed.
+  assert.equal(await at(150), undefined);
+  assert.equal(await at(50), undefined);
+});

@@ -1,0 +1,161 @@
+import { UnavailableError, describeError, type RedisClient } from "@loopline/kit";
+import { decodeStored, encodeStored, type StoredUpdate } from "./stored-update.js";
+
+/**
+ * Redis layout (all keys under the configured prefix):
+ *   fs:{view}:{entityId}   string "<asOf>|<revision>|<producedAt>|<JSON values>" — the newest version
+ *   fsh:{view}:{entityId}  sorted set, score asOf, member = the same string — bounded history for as-of reads
+ * Both expire at asOf + the view's longest max age + the expiry grace. Until then a value older
+ * than a feature's max age is served as OUTSIDE_MAX_AGE; after it, NOT_FOUND.
+ */
+
+// Compare-and-set in one script so concurrent writers (the stream and WriteFeatures) cannot
+// interleave a read and a write. ARGV: expireAt, historyLength, then (asOf, revision, payload)
+// triples in ascending version order — every version of the key in the batch, so as-of history
+// keeps them all while the current value is replaced once, by the newest. Only versions strictly
+// newer than the stored one count. Returns how many were accepted.
+const PUT_IF_NEWER = `
+local cur = redis.call('GET', KEYS[1])
+local a = -1
+local r = -1
+if cur then
+  local s1 = string.find(cur, '|', 1, true)
+  local s2 = string.find(cur, '|', s1 + 1, true)
+  a = tonumber(string.sub(cur, 1, s1 - 1))
+  r = tonumber(string.sub(cur, s1 + 1, s2 - 1))
+end
+local expireAt = tonumber(ARGV[1])
+local zargs = {}
+local newest = nil
+for i = 3, #ARGV, 3 do
+  local na = tonumber(ARGV[i])
+  local nr = tonumber(ARGV[i + 1])
+  if na > a or (na == a and nr > r) then
+    a = na
+    r = nr
+    newest = ARGV[i + 2]
+    zargs[#zargs + 1] = na
+    zargs[#zargs + 1] = newest
+  end
+end
+if newest == nil then return 0 end
+redis.call('SET', KEYS[1], newest, 'PXAT', expireAt)
+redis.call('ZADD', KEYS[2], unpack(zargs))
+redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(tonumber(ARGV[2]) + 1))
+redis.call('PEXPIREAT', KEYS[2], expireAt)
+return #zargs / 2
+`;
+
+type PutIfNewer = (current: string, history: string, expireAt: number, historyLength: number, ...versions: (string | number)[]) => Promise<number>;
+
+/** The current and history keys of a (view, entity). */
+export function storeKeys(view: string, entityId: string): { current: string; history: string } {
+  return { current: `fs:${view}:${entityId}`, history: `fsh:${view}:${entityId}` };
+}
+
+/** An update to store, with the expiry its view implies. */
+export interface PendingWrite {
+  view: string;
+  entityId: string;
+  update: StoredUpdate;
+  /** Epoch ms at which both keys expire. */
+  expireAt: number;
+}
+
+/** Result of a batch write. */
+export interface WriteOutcome {
+  /** Versions accepted (strictly newer than what was stored before them). */
+  written: number;
+  /** Versions not stored because an equal or newer version was already there. */
+  stale: number;
+}
+
+/** Groups writes by (view, entity), each group sorted by ascending (asOf, revision). */
+export function groupByKey(writes: readonly PendingWrite[]): Map<string, PendingWrite[]> {
+  const out = new Map<string, PendingWrite[]>();
+  for (const w of writes) {
+    const key = storeKeys(w.view, w.entityId).current;
+    let g = out.get(key);
+    if (g === undefined) out.set(key, (g = []));
+    g.push(w);
+  }
+  for (const g of out.values()) g.sort((x, y) => x.update.asOf - y.update.asOf || x.update.revision - y.update.revision);
+  return out;
+}
+
+/** Options of createRedisFeatureStore. */
+export interface RedisFeatureStoreOptions {
+  /** Client for writes (the materialiser: background mode with retries). */
+  writer: RedisClient;
+  /** Client for reads (request mode: fail fast so callers answer UNAVAILABLE). */
+  reader: RedisClient;
+  /** Versions kept per (view, entity) for as-of reads. */
+  historyLength: number;
+}
+
+/** Newer-wins storage of feature updates in Redis and the reads GetOnlineFeatures needs. */
+export interface RedisFeatureStore {
+  /** Writes a batch: one atomic compare-and-set per key carrying all its versions in order, pipelined. */
+  write(writes: readonly PendingWrite[]): Promise<WriteOutcome>;
+  /** The newest stored version of each (view, entity) pair, in order. */
+  readLatest(pairs: readonly { view: string; entityId: string }[]): Promise<(StoredUpdate | undefined)[]>;
+  /** The version that was newest at `at` for each pair (from the bounded history). */
+  readAsOf(pairs: readonly { view: string; entityId: string }[], at: number): Promise<(StoredUpdate | undefined)[]>;
+}
+
+const unavailable = (err: unknown) => new UnavailableError("redis", describeError(err).message, { cause: err });
+
+/** Creates the store over two ioredis clients. */
+export function createRedisFeatureStore(options: RedisFeatureStoreOptions): RedisFeatureStore {
+  const { writer, reader, historyLength } = options;
+  writer.defineCommand("loopPutIfNewer", { numberOfKeys: 2, lua: PUT_IF_NEWER });
+
+  return {
+    write: async (writes) => {
+      if (writes.length === 0) return { written: 0, stale: 0 };
+      const byKey = groupByKey(writes);
+      const pipeline = writer.pipeline();
+      const put = (pipeline as unknown as { loopPutIfNewer: PutIfNewer }).loopPutIfNewer.bind(pipeline);
+      for (const group of byKey.values()) {
+        const keys = storeKeys(group[0]?.view ?? "", group[0]?.entityId ?? "");
+        const expireAt = Math.max(...group.map((w) => w.expireAt));
+        void put(keys.current, keys.history, expireAt, historyLength, ...group.flatMap((w) => [w.update.asOf, w.update.revision, encodeStored(w.update)]));
+      }
+      let results: [Error | null, unknown][] | null;
+      try {
+        results = await pipeline.exec();
+      } catch (err) {
+        throw unavailable(err);
+      }
+      let written = 0;
+      for (const [err, value] of results ?? []) {
+        if (err !== null) throw unavailable(err);
+        written += Number(value);
+      }
+      return { written, stale: writes.length - written };
+    },
+    readLatest: async (pairs) => {
+      if (pairs.length === 0) return [];
+      try {
+        const raw = await reader.mget(pairs.map((p) => storeKeys(p.view, p.entityId).current));
+        return raw.map((r) => decodeStored(r));
+      } catch (err) {
+        throw unavailable(err);
+      }
+    },
+    readAsOf: async (pairs, at) => {
+      if (pairs.length === 0) return [];
+      const pipeline = reader.pipeline();
+      for (const p of pairs) pipeline.zrevrangebyscore(storeKeys(p.view, p.entityId).history, at, "-inf", "LIMIT", 0, 1);
+      try {
+        const results = (await pipeline.exec()) ?? [];
+        return results.map(([err, members]) => {
+          if (err !== null) throw unavailable(err);
+          return decodeStored((members as string[])[0]);
+        });
+      } catch (err) {
+        throw err instanceof UnavailableError ? err : unavailable(err);
+      }
+    },
+  };
+}

@@ -293,6 +293,11 @@ export interface BatchConsumerOptions {
   maxBackoffMs?: number;
   /** Registers loopline_consumer_* metrics when given. */
   metrics?: Metrics;
+  /**
+   * Called after every (re)join of the group with the partitions now owned, per topic. Handlers that
+   * keep per-partition state use it to drop state of partitions that may have moved.
+   */
+  onAssignment?: (assignment: Record<string, number[]>) => void;
 }
 
 /** A running batch consumer. */
@@ -348,6 +353,13 @@ function createBatchConsumer(kafka: Kafka, baseLog: Logger, options: BatchConsum
 
   return {
     start: async () => {
+      if (options.onAssignment !== undefined) {
+        const notify = options.onAssignment;
+        consumer.on(consumer.events.GROUP_JOIN, (e) => {
+          log.info("partitions assigned", { assignment: e.payload.memberAssignment });
+          notify(e.payload.memberAssignment);
+        });
+      }
       await consumer.connect();
       for (const topic of options.topics) {
         await consumer.subscribe({ topic, fromBeginning: options.fromBeginning ?? true });

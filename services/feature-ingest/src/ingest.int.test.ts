@@ -1,0 +1,176 @@
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { test } from "node:test";
+import { fromBinary } from "@bufbuild/protobuf";
+import { builtinRegistry, compareEvents, replayEvents, type Event } from "@loopline/features";
+import type { ConsumedRecord, OutgoingRecord } from "@loopline/kit";
+import { fromFeatureValue } from "@loopline/proto";
+import { FeatureUpdateSchema } from "@loopline/proto/gen/loopline/v1/features_pb.js";
+import { isolateStack, type IsolatedStack } from "@loopline/testkit";
+
+// Integration: feature-ingest as a real process against the real Kafka and Redis.
+
+const MAIN = fileURLToPath(new URL("./main.ts", import.meta.url));
+const view = builtinRegistry.getView("card_txn");
+
+function startIngest(s: IsolatedStack): ChildProcess {
+  const child = spawn(process.execPath, ["--conditions=@loopline/source", "--import", "tsx", MAIN], {
+    env: {
+      ...process.env,
+      LOOPLINE_KAFKA_BROKERS: s.endpoints.kafkaBrokers.join(","),
+      LOOPLINE_REDIS_URL: s.endpoints.redisUrl,
+      LOOPLINE_TOPIC_PREFIX: s.topicPrefix,
+      LOOPLINE_FEATURE_INGEST_STATE_PREFIX: s.redisPrefix,
+      LOOPLINE_FEATURE_INGEST_GROUP: `${s.topicPrefix}ingest`,
+      LOOPLINE_FEATURE_INGEST_ADMIN_PORT: "0",
+      LOOPLINE_FEATURE_INGEST_MAX_CLOCK_SKEW: "3650d",
+      LOOPLINE_FEATURE_INGEST_SESSION_TIMEOUT: "6s",
+      LOOPLINE_LOG_LEVEL: "warn",
+    },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  return child;
+}
+
+/** A seeded stream: 40 cards, 1200 transactions over ~2 hours, shuffled within 2 minutes, 5% redelivered. */
+function makeStream(seed: number): { records: OutgoingRecord[]; events: Event[] } {
+  let s = seed >>> 0;
+  const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const t0 = Date.UTC(2026, 10, 20, 8, 0, 0);
+  const events: Event[] = [];
+  for (let i = 0; i < 1200; i++) {
+    const card = `card-${Math.floor(rnd() * 40)}`;
+    events.push({
+      eventId: `ev-${i}`,
+      entity: "card",
+      entityId: card,
+      eventTime: t0 + i * 6000,
+      type: "transaction",
+      fields: {
+        amount: Math.round(rnd() * 50_000) / 100,
+        merchant_category: ["5411", "5812", "5999", "4829"][Math.floor(rnd() * 4)] as string,
+        country: ["US", "FR", "DE"][Math.floor(rnd() * 3)] as string,
+        channel: ["pos", "ecom", "atm"][Math.floor(rnd() * 3)] as string,
+      },
+    });
+  }
+  // Arrival order: event time plus up to 2 minutes of jitter (within card_txn's 5 minutes of lateness).
+  const arrival = events.map((e) => ({ e, at: e.eventTime + rnd() * 120_000 })).sort((a, b) => a.at - b.at).map((x) => x.e);
+  const withDupes: Event[] = [];
+  for (const e of arrival) {
+    withDupes.push(e);
+    if (rnd() < 0.05) withDupes.push(e);
+  }
+  const records = withDupes.map((e) => ({
+    key: e.entityId,
+    value: JSON.stringify({ event_id: e.eventId, entity: "card", entity_id: e.entityId, event_time: new Date(e.eventTime).toISOString(), type: "transaction", fields: e.fields }),
+  }));
+  return { records, events };
+}
+
+async function waitForCommitted(s: IsolatedStack, group: string, topic: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ends = await s.kafka.topicEndOffsets(topic);
+    const committed = await s.kafka.groupOffsets(group, topic);
+    const done = ends.every((e) => committed.find((c) => c.partition === e.partition)?.offset === e.offset);
+    if (done) return;
+    if (Date.now() > deadline) throw new Error(`ingest did not catch up: ends ${JSON.stringify(ends)} committed ${JSON.stringify(committed)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function readAll(s: IsolatedStack, topic: string, expectAtLeast: number): Promise<ConsumedRecord[]> {
+  const got: ConsumedRecord[] = [];
+  const c = s.kafka.createConsumer({ groupId: `${s.topicPrefix}reader-${topic}`, topics: [topic], handler: async (b) => void got.push(...b.records) });
+  await c.start();
+  const deadline = Date.now() + 30_000;
+  while (got.length < expectAtLeast && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  await new Promise((r) => setTimeout(r, 500));
+  await c.close();
+  return got;
+}
+
+test("killing feature-ingest mid-stream and restarting it gives exactly the features of a clean replay", async (t) => {
+  const s = await isolateStack(t);
+  const eventsTopic = `${s.topicPrefix}events`;
+  const { records, events } = makeStream(7);
+  const producer = await s.kafka.createProducer();
+  t.after(() => producer.close());
+
+  let child = startIngest(s);
+  t.after(() => void child.kill("SIGKILL"));
+  // The service creates its topics; wait for them before producing.
+  for (let i = 0; i < 100 && !(await s.kafka.listTopics()).includes(eventsTopic); i++) await new Promise((r) => setTimeout(r, 100));
+  const half = Math.floor(records.length / 2);
+  for (let i = 0; i < half; i += 100) await producer.send(eventsTopic, records.slice(i, Math.min(i + 100, half)));
+  // Let it get partway, then kill it without any chance to flush or commit.
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const committed = await s.kafka.groupOffsets(`${s.topicPrefix}ingest`, eventsTopic);
+    if (committed.some((c) => Number(c.offset) > 0)) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill("SIGKILL");
+  await new Promise((r) => child.once("exit", r));
+  for (let i = half; i < records.length; i += 100) await producer.send(eventsTopic, records.slice(i, i + 100));
+  child = startIngest(s);
+  await waitForCommitted(s, `${s.topicPrefix}ingest`, eventsTopic, 90_000);
+
+  // What a store keeps: per card, the update with the greatest (asOf, revision).
+  const updates = await readAll(s, `${s.topicPrefix}features`, events.length);
+  const kept = new Map<string, { asOf: number; revision: number; values: Record<string, unknown> }>();
+  for (const r of updates) {
+    const u = fromBinary(FeatureUpdateSchema, r.value ?? new Uint8Array());
+    const cand = { asOf: Number(u.eventTimeMs), revision: Number(u.revision), values: Object.fromEntries(Object.entries(u.values).map(([k, v]) => [k, fromFeatureValue(v)])) };
+    const held = kept.get(u.entityId);
+    if (held === undefined || cand.asOf > held.asOf || (cand.asOf === held.asOf && cand.revision > held.revision)) kept.set(u.entityId, cand);
+  }
+  // Reference: a clean replay of the distinct events in event-time order, by the same package's engine.
+  const replay = replayEvents(view, [...events].sort(compareEvents));
+  const expected = new Map<string, (typeof replay.updates)[number]>();
+  for (const u of replay.updates) expected.set(u.entityId, u);
+  assert.equal(kept.size, expected.size);
+  for (const [card, exp] of expected) {
+    const got = kept.get(card);
+    assert.ok(got, card);
+    assert.equal(got.asOf, exp.asOf, `${card} asOf`);
+    assert.equal(got.revision, exp.revision, `${card}: each event counted exactly once`);
+    assert.deepEqual(got.values, { ...exp.values }, `${card} values`);
+  }
+});
+
+test("each class of bad input reaches loopline.events.dlq with its reason through the real Kafka", async (t) => {
+  const s = await isolateStack(t);
+  const eventsTopic = `${s.topicPrefix}events`;
+  const child = startIngest(s);
+  t.after(() => void child.kill("SIGKILL"));
+  for (let i = 0; i < 100 && !(await s.kafka.listTopics()).includes(eventsTopic); i++) await new Promise((r) => setTimeout(r, 100));
+  const producer = await s.kafka.createProducer();
+  t.after(() => producer.close());
+  const now = Date.now();
+  const ok = { event_id: "x", entity: "card", entity_id: "c9", event_time: now - 1000, type: "transaction", fields: { amount: 1, merchant_category: "5411", country: "US", channel: "pos" } };
+  const bad: [string, string][] = [
+    ["MALFORMED_JSON", "{broken"],
+    ["UNKNOWN_ENTITY", JSON.stringify({ ...ok, event_id: "b1", entity: "merchant" })],
+    ["UNKNOWN_TYPE", JSON.stringify({ ...ok, event_id: "b2", type: "refund" })],
+    ["MISSING_FIELD", JSON.stringify({ ...ok, event_id: "b3", fields: { merchant_category: "5411", country: "US", channel: "pos" } })],
+    ["INVALID_FIELD_TYPE", JSON.stringify({ ...ok, event_id: "b4", fields: { ...ok.fields, amount: "1" } })],
+    ["BAD_EVENT_TIME", JSON.stringify({ ...ok, event_id: "b5", event_time: "not a time" })],
+    ["NON_FINITE_NUMBER", JSON.stringify({ ...ok, event_id: "b6" }).replace('"amount":1', '"amount":1e999')],
+    ["OVERSIZE", JSON.stringify({ ...ok, event_id: "b7", fields: { ...ok.fields, note: "x".repeat(70_000) } })],
+  ];
+  await producer.send(eventsTopic, [
+    { key: "c9", value: JSON.stringify(ok) },
+    ...bad.map(([, value]) => ({ key: "c9", value })),
+    // Far in the past for this card: the first event set its watermark to now - 1s.
+    { key: "c9", value: JSON.stringify({ ...ok, event_id: "b8", event_time: now - 3_600_000 }) },
+  ]);
+  const letters = await readAll(s, `${eventsTopic}.dlq`, bad.length + 1);
+  const reasons = letters.map((r) => r.headers["loopline-dlq-reason"]?.toString()).sort();
+  assert.deepEqual(reasons, [...bad.map(([code]) => code), "TOO_LATE"].sort());
+  const broken = letters.find((r) => r.headers["loopline-dlq-reason"]?.toString() === "MALFORMED_JSON");
+  assert.equal(broken?.value?.toString(), "{broken", "original bytes kept");
+  assert.match(letters.find((r) => r.headers["loopline-dlq-reason"]?.toString() === "MISSING_FIELD")?.headers["loopline-dlq-detail"]?.toString() ?? "", /amount/);
+});

@@ -1,0 +1,189 @@
+import { builtinRegistry, createEventValidator, type FeatureView } from "@loopline/features";
+import {
+  createAdminServer,
+  createKafka,
+  createRedis,
+  dlqTopic,
+  pingRedis,
+  publishDeadLetters,
+  topicName,
+  type AdminServer,
+  type BatchConsumer,
+  type KafkaProducer,
+  type Logger,
+  type Metrics,
+} from "@loopline/kit";
+import type { FeatureIngestConfig } from "./config.js";
+import { processBatch, type PartitionState } from "./processor.js";
+import { updateRecord } from "./publish.js";
+import { createStateStore } from "./state-store.js";
+
+/** Dependencies a caller may supply (tests pass their own views or clock). */
+export interface FeatureIngestDeps {
+  logger: Logger;
+  metrics: Metrics;
+  /** Views to compute. Default: from config.views over the built-in registry. */
+  views?: readonly FeatureView[];
+  /** Clock for future-time validation (tests). Default Date.now. */
+  now?: () => number;
+}
+
+/** A built feature-ingest. */
+export interface FeatureIngestService {
+  start(): Promise<void>;
+  /** Stops consuming (the batch in hand finishes and commits), flushes, closes clients. */
+  close(): Promise<void>;
+  readonly adminPort: number;
+}
+
+/** Resolves the configured view names ("*" = all built-in). */
+export function selectViews(names: readonly string[]): FeatureView[] {
+  if (names.includes("*")) return [...builtinRegistry.views];
+  return names.map((n) => builtinRegistry.getView(n));
+}
+
+/** Builds feature-ingest from its config; nothing reads process.env here. */
+export function createFeatureIngestService(config: FeatureIngestConfig, deps: FeatureIngestDeps): FeatureIngestService {
+  const { logger, metrics } = deps;
+  const views = deps.views ?? selectViews(config.views);
+  const validator = createEventValidator({
+    views,
+    maxEventBytes: config.maxEventBytes,
+    maxClockSkew: config.maxClockSkewMs,
+    ...(deps.now !== undefined ? { now: deps.now } : {}),
+  });
+  const redis = createRedis({
+    url: config.redisUrl,
+    logger,
+    mode: "background",
+    connectionName: "feature-ingest",
+    ...(config.stateKeyPrefix !== "" ? { keyPrefix: config.stateKeyPrefix } : {}),
+  });
+  const stateStore = createStateStore({ redis, logger });
+  const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: "feature-ingest", logger });
+  const eventsTopic = topicName(config.topicPrefix, "events");
+  const featuresTopic = topicName(config.topicPrefix, "features");
+
+  const events = metrics.counter("loopline_feature_ingest_events_total", "Raw events by outcome (accepted, duplicate, rejected)", ["outcome", "reason"]);
+  const published = metrics.counter("loopline_feature_ingest_updates_total", "Feature updates published");
+  const batchSeconds = metrics.histogram("loopline_feature_ingest_batch_seconds", "Time to process, publish and checkpoint one batch");
+  const entities = metrics.gauge("loopline_feature_ingest_entities", "Entities held in window state", ["view"]);
+
+  // Per-partition state, loaded lazily from Redis on the first batch after an assignment.
+  const partitions = new Map<number, Promise<PartitionState>>();
+  // One chain per partition: batches and eviction of a partition never overlap.
+  const locks = new Map<number, Promise<unknown>>();
+  const withPartition = <T>(p: number, work: () => Promise<T>): Promise<T> => {
+    const run = (locks.get(p) ?? Promise.resolve()).then(work, work);
+    locks.set(p, run.catch(() => undefined));
+    return run;
+  };
+  const stateOf = (p: number): Promise<PartitionState> => {
+    let s = partitions.get(p);
+    if (s === undefined) {
+      s = stateStore.load(p, views);
+      partitions.set(p, s);
+      s.catch(() => partitions.delete(p)); // a failed load is retried with the batch
+    }
+    return s;
+  };
+
+  let producer: KafkaProducer | undefined;
+  let consumer: BatchConsumer | undefined;
+  let admin: AdminServer | undefined;
+  let evictTimer: NodeJS.Timeout | undefined;
+
+  const evict = async () => {
+    for (const [p, pending] of partitions) {
+      await withPartition(p, async () => {
+        const state = await pending;
+        const evicted = new Map<string, string[]>();
+        for (const view of views) {
+          const engine = state.engines.get(view.name);
+          if (engine === undefined) continue;
+          // Event time, not wall clock: replaying history must not evict what it just built.
+          let newest = Number.NEGATIVE_INFINITY;
+          for (const id of engine.entityIds()) newest = Math.max(newest, engine.watermark(id) ?? newest);
+          const before = newest - view.retentionMs - view.allowedLatenessMs;
+          const ids = [...engine.entityIds()].filter((id) => (engine.watermark(id) ?? Infinity) < before);
+          if (ids.length === 0) continue;
+          engine.evictIdle(before);
+          evicted.set(view.name, ids);
+        }
+        if (evicted.size > 0) {
+          await stateStore.save(state, new Map(), evicted);
+          logger.info("idle entities evicted", { partition: p, evicted: Object.fromEntries([...evicted].map(([v, ids]) => [v, ids.length])) });
+        }
+      });
+    }
+  };
+
+  return {
+    get adminPort() {
+      return admin?.port ?? 0;
+    },
+    start: async () => {
+      admin = await createAdminServer({
+        port: config.adminPort,
+        host: config.adminHost,
+        metrics,
+        logger,
+        readiness: [
+          { name: "kafka", check: () => kafka.ping() },
+          { name: "redis", check: () => pingRedis(redis) },
+        ],
+      });
+      await kafka.ensureTopics([
+        { topic: eventsTopic, partitions: 3 },
+        { topic: dlqTopic(eventsTopic), partitions: 1 },
+        { topic: featuresTopic, partitions: 3 },
+      ]);
+      producer = await kafka.createProducer();
+      const out = producer;
+      consumer = kafka.createConsumer({
+        groupId: config.consumerGroup,
+        topics: [eventsTopic],
+        partitionsConsumedConcurrently: config.concurrency,
+        sessionTimeoutMs: config.sessionTimeoutMs,
+        metrics,
+        onAssignment: () => {
+          // Partitions may have moved: reload from Redis on the next batch rather than trust memory.
+          partitions.clear();
+        },
+        handler: (batch) =>
+          withPartition(batch.partition, async () => {
+            const started = performance.now();
+            const state = await stateOf(batch.partition);
+            const outcome = processBatch(batch.records, state, views, validator);
+            const producedAt = Date.now();
+            // Durable before the state is saved, saved before the offsets are committed (by the kit).
+            await out.send(featuresTopic, outcome.updates.map((u) => updateRecord(u, producedAt)));
+            if (outcome.dead.length > 0) await publishDeadLetters(out, "feature-ingest", outcome.dead);
+            await stateStore.save(state, outcome.touched);
+            published.inc(outcome.updates.length);
+            events.inc({ outcome: "accepted", reason: "" }, outcome.accepted);
+            if (outcome.duplicates > 0) events.inc({ outcome: "duplicate", reason: "" }, outcome.duplicates);
+            for (const [reason, n] of outcome.rejected) events.inc({ outcome: "rejected", reason }, n);
+            if (outcome.dead.length > 0) logger.warn("events dead-lettered", { partition: batch.partition, count: outcome.dead.length, first: outcome.dead[0]?.reason });
+            for (const [name, engine] of state.engines) entities.set({ view: name }, engine.entityCount);
+            batchSeconds.observe((performance.now() - started) / 1000);
+          }),
+      });
+      await consumer.start();
+      evictTimer = setInterval(() => {
+        evict().catch((err: unknown) => logger.warn("eviction failed; will retry", { err }));
+      }, config.evictEveryMs);
+      evictTimer.unref();
+      logger.info("feature-ingest started", { topic: eventsTopic, output: featuresTopic, views: views.map((v) => v.name), adminPort: admin.port });
+    },
+    close: async () => {
+      admin?.setDraining();
+      clearInterval(evictTimer);
+      await consumer?.close();
+      await producer?.close();
+      await kafka.close();
+      redis.disconnect();
+      await admin?.close();
+    },
+  };
+}

@@ -1,23 +1,22 @@
-import { create, toBinary } from "@bufbuild/protobuf";
 import type { FeatureUpdate } from "@loopline/features";
 import type { OutgoingRecord } from "@loopline/kit";
-import { toFeatureValue } from "@loopline/proto";
-import { FeatureUpdateSchema } from "@loopline/proto/gen/loopline/v1/features_pb.js";
+import { encodeFeatureUpdate } from "@loopline/proto";
 import { PROTOBUF_CONTENT_TYPE } from "./decode.js";
 
+const HEADERS = { "content-type": PROTOBUF_CONTENT_TYPE };
+
 /** Encodes an engine update as the loopline.v1.FeatureUpdate record published on loopline.features, keyed by entity. */
+// Hot path: guarded by bench/features.bench.ts (ingest events/s).
 export function updateRecord(u: FeatureUpdate, producedAt: number): OutgoingRecord {
-  const values: Record<string, ReturnType<typeof toFeatureValue>> = {};
-  for (const [name, v] of Object.entries(u.values)) values[name] = toFeatureValue(v);
-  const message = create(FeatureUpdateSchema, {
+  const value = encodeFeatureUpdate({
     entity: u.entity,
     entityId: u.entityId,
     view: u.view,
-    eventTimeMs: BigInt(u.asOf),
-    revision: BigInt(u.revision),
-    values,
-    producedAtMs: BigInt(producedAt),
+    asOf: u.asOf,
+    revision: u.revision,
+    values: u.values as Record<string, string | number | boolean | null>,
+    producedAt,
     sourceEventId: u.eventId,
   });
-  return { key: u.entityId, value: Buffer.from(toBinary(FeatureUpdateSchema, message)), headers: { "content-type": PROTOBUF_CONTENT_TYPE } };
+  return { key: u.entityId, value: Buffer.from(value.buffer, value.byteOffset, value.byteLength), headers: HEADERS };
 }

@@ -12,7 +12,7 @@ import {
 import { FeatureStatus } from "@loopline/proto/gen/loopline/v1/values_pb.js";
 import { planQuery, QueryError, runQuery } from "./online-query.js";
 import type { PendingWrite, RedisFeatureStore } from "./redis-store.js";
-import { toPendingWrite } from "./updates.js";
+import { plainUpdate, toPendingWrite } from "./updates.js";
 
 const STATUS: Record<string, FeatureStatus> = {
   PRESENT: FeatureStatus.PRESENT,
@@ -89,7 +89,7 @@ export function createFeatureStoreGrpc(options: FeatureStoreGrpcOptions): Servic
         const t = now();
         const writes: PendingWrite[] = [];
         for (const [i, u] of req.updates.entries()) {
-          const r = toPendingWrite(registry, u, options.expiryGraceMs, t);
+          const r = toPendingWrite(registry, plainUpdate(u), options.expiryGraceMs, t);
           if (!r.ok) throw new QueryError(`updates[${i}].${r.problem.detail.split(":")[0]}`, r.problem.detail.slice(r.problem.detail.indexOf(":") + 2));
           writes.push(r.write);
         }

@@ -1,7 +1,6 @@
-import { fromBinary } from "@bufbuild/protobuf";
 import type { FeatureRegistry } from "@loopline/features";
 import { publishDeadLetters, type BatchConsumer, type ConsumedRecord, type DeadLetterReason, type KafkaKit, type KafkaProducer, type Logger, type Metrics } from "@loopline/kit";
-import { FeatureUpdateSchema } from "@loopline/proto/gen/loopline/v1/features_pb.js";
+import { decodeFeatureUpdate } from "@loopline/proto";
 import type { PendingWrite, RedisFeatureStore } from "./redis-store.js";
 import { toPendingWrite } from "./updates.js";
 
@@ -52,7 +51,7 @@ export function createMaterializer(options: MaterializerOptions): BatchConsumer 
       for (const record of batch.records) {
         let decoded;
         try {
-          decoded = fromBinary(FeatureUpdateSchema, record.value ?? new Uint8Array());
+          decoded = decodeFeatureUpdate(record.value ?? new Uint8Array());
         } catch (err) {
           dead.push({ record, reason: { code: "UNDECODABLE", detail: `not a loopline.v1.FeatureUpdate: ${(err as Error).message}` } });
           continue;

@@ -1,8 +1,9 @@
 import { ConfigError, describeError } from "@loopline/kit";
 import { findCommand, type Command } from "./commands.js";
 import { migrateCommand } from "./migrate-command.js";
+import { modelsCommands } from "./models-commands.js";
 
-const commands: Command[] = [migrateCommand];
+const commands: Command[] = [migrateCommand, ...modelsCommands];
 
 function help(): string {
   return [

@@ -130,7 +130,9 @@ export function createKafka(options: KafkaOptions): KafkaKit {
       const existing = new Set(await a.listTopics());
       const missing = specs.filter((s) => !existing.has(s.topic));
       if (missing.length === 0) return [];
-      await a.createTopics({
+      // Right after creation a broker can briefly answer "does not host this topic-partition" while
+      // leaders are elected; that is worth a few short retries rather than a failed start.
+      await withRetries(() => a.createTopics({
         waitForLeaders: true,
         topics: missing.map((s) => ({
           topic: s.topic,
@@ -141,7 +143,7 @@ export function createKafka(options: KafkaOptions): KafkaKit {
             ...Object.entries(s.configs ?? {}).map(([name, value]) => ({ name, value })),
           ],
         })),
-      });
+      }));
       log.info("topics created", { topics: missing.map((s) => s.topic) });
       return missing.map((s) => s.topic);
     },
@@ -322,6 +324,19 @@ function toRecord(topic: string, partition: number, m: { offset: string; key: Bu
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Retries transient metadata errors (leader election after topic creation) a few times. */
+async function withRetries<T>(work: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await work();
+    } catch (err) {
+      const retriable = (err as { retriable?: boolean }).retriable === true || /does not host this topic-partition|LEADER_NOT_AVAILABLE|NOT_LEADER/i.test(describeError(err).message);
+      if (!retriable || i >= attempts) throw err;
+      await sleep(200 * i);
+    }
+  }
+}
 
 function createBatchConsumer(kafka: Kafka, baseLog: Logger, options: BatchConsumerOptions): BatchConsumer {
   const log = baseLog.child({ groupId: options.groupId });

@@ -38,13 +38,20 @@ const env = {
 };
 const children: ChildProcess[] = [];
 const startService = (name: string, extra: Record<string, string> = {}) => {
-  const child = spawn(process.execPath, ["--conditions=@loopline/source", "--import", "tsx", `${root}services/${name}/src/main.ts`], {
+  // BENCH_PROFILE=dir writes a V8 CPU profile of each service process there (for hot-path work).
+  const prof = process.env["BENCH_PROFILE"] ? ["--cpu-prof", `--cpu-prof-dir=${process.env["BENCH_PROFILE"]}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : [];
+  const child = spawn(process.execPath, [...prof, "--conditions=@loopline/source", "--import", "tsx", `${root}services/${name}/src/main.ts`], {
     env: { ...env, ...extra },
     stdio: ["ignore", "ignore", "inherit"],
   });
   children.push(child);
   return child;
 };
+// Never leave service processes behind, whatever ends this run.
+process.on("exit", () => {
+  for (const c of children) c.kill("SIGKILL");
+});
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => process.exit(130));
 const stopAll = async () => {
   for (const c of children.splice(0)) {
     c.kill("SIGTERM");
@@ -127,6 +134,14 @@ async function committedAll(group: string, topic: string): Promise<boolean> {
   log(`loopline ingest -> readable in Redis: ${rate.toFixed(0)} events/s (${secs.toFixed(1)} s, including process start and group join)`);
   const ratio = rate / bareRate;
   results.push({ name: `ingest ${EVENTS} events to readable in Redis`, loopline: rate, baseline: bareRate, unit: "events/s", ratio, target: ">= 0.5x bare and >= 30,000/s", ok: ratio >= 0.5 && rate >= 30_000 });
+}
+
+if (process.env["BENCH_ONLY_THROUGHPUT"] === "1") {
+  await stopAll();
+  await producer.close();
+  await s.cleanup();
+  console.log(JSON.stringify({ bench: "features", results }));
+  process.exit(0);
 }
 
 // ---- 2. freshness at 5,000 events/s --------------------------------------------------------

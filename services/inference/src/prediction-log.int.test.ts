@@ -1,0 +1,87 @@
+// Needs the local stack (Kafka on 127.0.0.1:9092): prediction records reach the real topic.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { fromBinary } from "@bufbuild/protobuf";
+import { createKafka, looplineTopicSpecs, silentLogger, topicName } from "@loopline/kit";
+import { PredictionRecordSchema, Route, type PredictionRecord } from "@loopline/proto/gen/loopline/v1/predictions_pb.js";
+import { InputEncoding, Stage } from "@loopline/proto/gen/loopline/v1/registry_pb.js";
+import { isolateStack } from "@loopline/testkit";
+import { loadInferenceConfig } from "./config.js";
+import { createFolderSource } from "./folder-source.js";
+import { createInferenceService } from "./service.js";
+import { createClient } from "@loopline/proto";
+import { Inference } from "@loopline/proto/gen/loopline/v1/inference_pb.js";
+import { createFakeFeatureStore, createModelFolder } from "./testing/harness.js";
+import { linearSigmoidModel } from "./testing/onnx-models.js";
+
+test("every prediction reaches loopline.predictions as a protobuf record keyed by entity, with its route", { timeout: 120_000 }, async (t) => {
+  const stack = await isolateStack(t);
+  const predictions = topicName(stack.topicPrefix, "predictions");
+  await stack.kafka.ensureTopics(looplineTopicSpecs(stack.topicPrefix, 1).filter((s) => s.topic === predictions));
+
+  const folder = await createModelFolder();
+  t.after(() => folder.cleanup());
+  const signature = { inputTensor: "x", inputs: [{ featureRef: "v:a", encoding: InputEncoding.NUMBER }], scoreOutput: "logit", scoreIndex: 0, threshold: 0 };
+  await folder.write("m", "1", linearSigmoidModel({ weights: [1], bias: 0 }), { stage: Stage.PRODUCTION, signature });
+  await folder.write("m", "2", linearSigmoidModel({ weights: [1], bias: 10 }), { stage: Stage.CANARY, signature, serving: { canaryPercent: 50 } });
+  await folder.write("m", "3", linearSigmoidModel({ weights: [1], bias: 100 }), { stage: Stage.SHADOW, signature });
+
+  const config = loadInferenceConfig({
+    LOOPLINE_KAFKA_BROKERS: stack.endpoints.kafkaBrokers.join(","),
+    LOOPLINE_TOPIC_PREFIX: stack.topicPrefix,
+    LOOPLINE_INFERENCE_HOST: "127.0.0.1",
+    LOOPLINE_INFERENCE_PORT: "0",
+    LOOPLINE_INFERENCE_ADMIN_PORT: "0",
+    LOOPLINE_INFERENCE_LOG_FLUSH_INTERVAL: "20ms",
+  });
+  const entities = Array.from({ length: 20 }, (_, i) => `ent-${i}`);
+  const store = createFakeFeatureStore(Object.fromEntries(entities.map((e, i) => [e, { "v:a": i }])));
+  const service = createInferenceService(config, {
+    logger: silentLogger,
+    modelSource: createFolderSource({ root: folder.root, pollIntervalMs: 0, logger: silentLogger }),
+    getOnlineFeatures: store.call,
+    kafka: createKafka({ brokers: stack.endpoints.kafkaBrokers, clientId: `inference-${stack.id}`, logger: silentLogger, clientLogLevel: "error" }),
+  });
+  await service.start();
+  await service.modelsReady();
+  const client = createClient(Inference, `127.0.0.1:${service.port}`, { timeoutMs: 10_000 });
+  const answers = await Promise.all(entities.map((entityId) => client.predict({ model: "m", entityId, requestId: `req-${entityId}` })));
+  client.close();
+  await service.close(); // flushes the log, including shadow records
+
+  // Read the topic back with a consumer of our own.
+  const got: PredictionRecord[] = [];
+  const keys = new Map<string, string>();
+  const consumer = stack.kafka.createConsumer({
+    groupId: `${stack.id}-reader`,
+    topics: [predictions],
+    handler: (batch) => {
+      for (const r of batch.records) {
+        const record = fromBinary(PredictionRecordSchema, r.value ?? new Uint8Array());
+        got.push(record);
+        keys.set(`${record.requestId}/${record.route}`, r.key?.toString() ?? "");
+      }
+      return Promise.resolve();
+    },
+  });
+  await consumer.start();
+  t.after(() => consumer.close());
+  for (let i = 0; i < 300 && got.length < 40; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(got.length, 40, "20 answers + 20 shadow mirrors");
+  for (const [i, entityId] of entities.entries()) {
+    const answer = answers[i];
+    const mine = got.filter((r) => r.requestId === `req-${entityId}`);
+    const answered = mine.find((r) => r.route !== Route.SHADOW);
+    const shadow = mine.find((r) => r.route === Route.SHADOW);
+    assert.equal(answered?.route, answer?.route);
+    assert.equal(answered?.modelVersion, answer?.modelVersion);
+    assert.equal(answered?.score, answer?.score);
+    assert.equal(answered?.entityId, entityId);
+    assert.equal(keys.get(`req-${entityId}/${answered?.route}`), entityId);
+    assert.equal(shadow?.modelVersion, "3");
+    assert.equal(shadow?.score, i + 100); // logit = a + 100 with a = i
+    assert.deepEqual(answered?.featureRefs, ["v:a"]);
+  }
+  const routes = new Set(got.map((r) => r.route));
+  assert.deepEqual([...routes].sort(), [Route.PRODUCTION, Route.CANARY, Route.SHADOW].sort());
+});

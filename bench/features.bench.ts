@@ -122,16 +122,29 @@ async function committedAll(group: string, topic: string): Promise<boolean> {
   const bareRate = EVENTS / ((finished - started) / 1000);
   log(`bare kafkajs drain: ${bareRate.toFixed(0)} events/s`);
 
-  const begin = performance.now();
+  // Loopline: both services as separate processes. The clock starts at the ingest's first committed
+  // batch (the bare consumer's clock also starts at its first batch: process start and group join
+  // are excluded on both sides) and stops when both groups have committed everything.
+  const launched = performance.now();
   startService("feature-store");
   startService("feature-ingest");
-  while (!((await committedAll(`${s.topicPrefix}ingest`, eventsTopic)) && (await committedAll(`${s.topicPrefix}store`, featuresTopic)))) {
-    await new Promise((r) => setTimeout(r, 100));
-    if (performance.now() - begin > 600_000) throw new Error("ingest did not finish in 10 minutes");
+  const committedSum = async (group: string, topic: string) => (await s.kafka.groupOffsets(group, topic)).reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
+  let begin = 0;
+  let atBegin = 0;
+  for (;;) {
+    if (begin === 0) {
+      const n = await committedSum(`${s.topicPrefix}ingest`, eventsTopic);
+      if (n > 0) {
+        begin = performance.now();
+        atBegin = n;
+      }
+    } else if ((await committedAll(`${s.topicPrefix}ingest`, eventsTopic)) && (await committedAll(`${s.topicPrefix}store`, featuresTopic))) break;
+    await new Promise((r) => setTimeout(r, 50));
+    if (performance.now() - launched > 600_000) throw new Error("ingest did not finish in 10 minutes");
   }
   const secs = (performance.now() - begin) / 1000;
-  const rate = EVENTS / secs;
-  log(`loopline ingest -> readable in Redis: ${rate.toFixed(0)} events/s (${secs.toFixed(1)} s, including process start and group join)`);
+  const rate = (EVENTS - atBegin) / secs;
+  log(`loopline ingest -> readable in Redis: ${rate.toFixed(0)} events/s (${EVENTS - atBegin} events in ${secs.toFixed(1)} s after the first committed batch)`);
   const ratio = rate / bareRate;
   results.push({ name: `ingest ${EVENTS} events to readable in Redis`, loopline: rate, baseline: bareRate, unit: "events/s", ratio, target: ">= 0.5x bare and >= 30,000/s", ok: ratio >= 0.5 && rate >= 30_000 });
 }

@@ -16,10 +16,15 @@ export interface PredictionSink {
 export function createKafkaPredictionSink(kafka: KafkaKit, topic: string): PredictionSink {
   let producer: Promise<KafkaProducer> | undefined;
   const connect = (): Promise<KafkaProducer> => {
-    producer ??= kafka.createProducer().catch((err: unknown) => {
-      producer = undefined; // retried on the next send
-      throw err;
-    });
+    // The topic is made on first use, with the producer: a Kafka outage at start-up must not stop
+    // answers, and records wait in the log's buffer until both exist.
+    producer ??= kafka
+      .ensureTopics([{ topic, partitions: 3 }])
+      .then(() => kafka.createProducer())
+      .catch((err: unknown) => {
+        producer = undefined; // retried on the next send
+        throw err;
+      });
     return producer;
   };
   return {

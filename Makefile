@@ -35,14 +35,18 @@ check-generated: install ## fail when proto/ and the committed generated code di
 stack-up: install
 	@$(STACK) up
 
-up: stack-up migrate ## start Kafka, Redis, ClickHouse (and the services) locally
+up: stack-up migrate build ## start Kafka, Redis, ClickHouse and every service locally
+	@infra/local/services.sh up
 	@$(STACK) status
+	@infra/local/services.sh status
 
-down: ## stop everything `make up` started
+down: ## stop everything `make up` started (services first, then the servers)
+	@infra/local/services.sh down
 	@$(STACK) down
 
 status: ## show what is running
 	@$(STACK) status
+	@infra/local/services.sh status
 
 migrate: install ## apply ClickHouse migrations from infra/clickhouse/
 	pnpm exec tsx --conditions=@loopline/source packages/cli/src/main.ts migrate

@@ -92,6 +92,8 @@ export function createRetrainController(deps: ControllerDeps): RetrainController
   /** Latest labelled live AUC per "model/version" (production route, all traffic). */
   const liveAuc = new Map<string, { auc: number; labelled: number; windowEndMs: number }>();
   const jobs = new Set<Promise<unknown>>();
+  /** The production version last seen per model, to notice champions promoted by someone else. */
+  const champions = new Map<string, string>();
   let ticking: Promise<void> | undefined;
 
   const decisionsTotal = metrics.counter("loopline_retrain_decisions_total", "Decisions published on loopline.retrain", ["model", "policy", "action"]);
@@ -322,6 +324,7 @@ export function createRetrainController(deps: ControllerDeps): RetrainController
     const previous = await registry.version(model, rollout.champion);
     const baselineAuc = liveAuc.get(`${model}/${rollout.champion}`)?.auc ?? production.auc ?? previous.metrics["auc"];
     await registry.transition(model, rollout.version, Stage.CANARY, Stage.PRODUCTION, gateSummary(gate), gate, rollout.champion);
+    champions.set(model, rollout.version);
     setRollout(model, { phase: "watch", retrainId: rollout.retrainId, version: rollout.version, previous: rollout.champion, baselineAuc, sinceMs: now() });
     await decide({ model, modelVersion: rollout.version, policy: "promotion", action: "promoted", reason: gateSummary(gate), evidence: { gate, baseline_auc: baselineAuc ?? null }, challenger: rollout.version, retrainId: rollout.retrainId });
   };
@@ -345,12 +348,43 @@ export function createRetrainController(deps: ControllerDeps): RetrainController
       return;
     }
     const restored = await registry.rollback(model, rollout.previous, `automatic rollback: ${verdict.reason}`, facts);
+    champions.set(model, restored.version);
     // The policies start over for the restored champion.
     policyState.set(model, { ...stateOf(model), driftStreak: 0, streakVersion: restored.version });
     await decide({ model, modelVersion: rollout.version, policy: "rollback", action: "rolled_back", reason: verdict.reason, evidence: { ...facts, restored: restored.version }, challenger: rollout.version, retrainId: rollout.retrainId });
   };
 
+  // A champion promoted outside retrain-trigger (an operator, the CLI) is watched like one of ours:
+  // if its live metrics fall below those of the champion it replaced, it is rolled back.
+  const noticeExternalChampions = async (): Promise<void> => {
+    const models = new Set([...deps.policies.keys()].filter((m) => m !== "*"));
+    for (const key of liveAuc.keys()) models.add(key.slice(0, key.lastIndexOf("/")));
+    for (const model of models) {
+      try {
+        const current = (await registry.production(model))?.version;
+        const known = champions.get(model);
+        if (current !== undefined) champions.set(model, current);
+        if (current === undefined || known === undefined || current === known) continue;
+        const rollout = rolloutOf(model);
+        if (rollout.phase !== "idle") continue;
+        const baselineAuc = liveAuc.get(`${model}/${known}`)?.auc ?? (await registry.version(model, known)).metrics["auc"];
+        setRollout(model, { phase: "watch", retrainId: `external-${model}-${current}`, version: current, previous: known, baselineAuc, sinceMs: now() });
+        await decide({
+          model,
+          modelVersion: current,
+          policy: "rollback",
+          action: "watching",
+          reason: `v${current} replaced v${known} outside retrain-trigger; watched against v${known}'s live AUC ${baselineAuc?.toFixed(4) ?? "n/a"}`,
+          evidence: { previous: known, baseline_auc: baselineAuc ?? null },
+        });
+      } catch (err) {
+        logger.warn("could not check the production version; retried next tick", { model, err });
+      }
+    }
+  };
+
   const tickOnce = async (): Promise<void> => {
+    await noticeExternalChampions();
     for (const [model, rollout] of [...rollouts]) {
       try {
         if (rollout.phase === "shadow") await advanceShadow(model, rollout);

@@ -301,4 +301,22 @@ test("drift → challenger trained, gated, shadowed, canaried and promoted; a sh
   assert.equal(v2.lineage?.runId, retrainId(triggered));
   const events = (await registry.getHistory({ model: "fraud" })).events;
   assert.ok(events.some((e) => e.actor === "retrain-trigger" && /automatic rollback/.test(e.reason)));
+
+  // 7. An operator forces a weak model into production outside retrain-trigger: it is watched
+  //    against the champion it replaced (live AUC 0.9) and rolled back when it falls below.
+  await publish(driftReport("fraud_bad", "1", 0.1, 0.9));
+  await new Promise((r) => setTimeout(r, 1000));
+  const forcedProduction = (await registry.getModel({ name: "fraud_bad" })).model?.productionVersion ?? "";
+  const forced = await registry.registerVersion([
+    { part: { case: "header", value: { model: "fraud_bad", signature, lineage: { source: "operator" }, metrics: {}, actor: "operator" } } },
+    { part: { case: "chunk", value: weak } },
+  ]);
+  const forcedVersion = forced.version?.version ?? "";
+  await registry.transitionStage({ model: "fraud_bad", version: forcedVersion, toStage: Stage.PRODUCTION, expectedStage: Stage.CANDIDATE, expectedProductionVersion: forcedProduction, actor: "operator", reason: "hotfix without gates" });
+  const watching = await eventually("watching the forced champion", async () => decisions.find((d) => d.model === "fraud_bad" && d.action === "watching"), (d) => d !== undefined);
+  assert.equal(watching?.modelVersion, forcedVersion);
+  await publish(driftReport("fraud_bad", forcedVersion, 0.1, 0.55));
+  await eventually("forced champion rolled back", async () => (await registry.getModel({ name: "fraud_bad" })).model?.productionVersion, (v) => v === forcedProduction);
+  const undone = decisions.find((d) => d.model === "fraud_bad" && d.action === "rolled_back");
+  assert.match(undone?.reason ?? "", /live AUC 0\.5500 < previous champion's 0\.9000/);
 });

@@ -363,10 +363,20 @@ export function createRetrainController(deps: ControllerDeps): RetrainController
       try {
         const current = (await registry.production(model))?.version;
         const known = champions.get(model);
-        if (current !== undefined) champions.set(model, current);
-        if (current === undefined || known === undefined || current === known) continue;
+        if (current === undefined) continue;
+        if (known === undefined || current === known) {
+          champions.set(model, current);
+          continue;
+        }
         const rollout = rolloutOf(model);
-        if (rollout.phase !== "idle") continue;
+        if (rollout.phase === "watch" && rollout.version === current) {
+          champions.set(model, current);
+          continue;
+        }
+        // Mid-training, shadow or canary: look again once that rollout has settled.
+        if (rollout.phase !== "idle" && rollout.phase !== "watch") continue;
+        // Idle, or watching a champion that has since been replaced: the newcomer takes over the watch.
+        champions.set(model, current);
         const baselineAuc = liveAuc.get(`${model}/${known}`)?.auc ?? (await registry.version(model, known)).metrics["auc"];
         setRollout(model, { phase: "watch", retrainId: `external-${model}-${current}`, version: current, previous: known, baselineAuc, sinceMs: now() });
         await decide({

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ConfigError, defineConfig, loadConfig, parseDuration } from "./config.js";
+import { ConfigError, defineConfig, formatDuration, loadConfig, parseDuration } from "./config.js";
 
 const schema = defineConfig({
   port: { type: "int", env: "SVC_PORT", default: 9401, min: 1, max: 65535, doc: "admin port" },
@@ -84,4 +84,9 @@ test("durations", () => {
     ["5w", undefined],
   ];
   for (const [text, ms] of cases) assert.equal(parseDuration(text), ms, text);
+});
+
+test("formatDuration picks the largest exact unit", () => {
+  const cases: [number, string][] = [[86_400_000, "1d"], [7_200_000, "2h"], [90_000, "90s"], [600_000, "10m"], [1500, "1500ms"], [0, "0ms"]];
+  for (const [ms, text] of cases) assert.equal(formatDuration(ms), text);
 });

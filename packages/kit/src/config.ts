@@ -188,10 +188,27 @@ export function loadConfig<S extends ConfigSchema>(
   return out as ConfigOf<S>;
 }
 
+/** Formats milliseconds in the largest unit that divides them: 86400000 → "1d", 1500 → "1500ms". */
+export function formatDuration(ms: number): string {
+  for (const [unit, size] of [["d", 86_400_000], ["h", 3_600_000], ["m", 60_000], ["s", 1000]] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
 /** Renders a schema as a Markdown table (variable, default, description) for the README. */
 export function describeConfig(schema: ConfigSchema): string {
   const rows = Object.values(schema).map((f) => {
-    const def = f.default === undefined ? "(required)" : Array.isArray(f.default) ? f.default.join(",") : String(f.default);
+    const def =
+      f.default === undefined
+        ? "(required)"
+        : f.type === "duration"
+          ? formatDuration(f.default)
+          : Array.isArray(f.default)
+            ? f.default.join(",")
+            : f.default === ""
+              ? "(empty)"
+              : String(f.default);
     return `| \`${f.env}\` | \`${def}\` | ${f.doc} |`;
   });
   return ["| variable | default | meaning |", "|---|---|---|", ...rows].join("\n");

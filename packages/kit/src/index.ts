@@ -1,9 +1,21 @@
 export { createAdminServer } from "./admin-server.js";
 export type { AdminServer, AdminServerOptions, ReadinessCheck } from "./admin-server.js";
-export { createClickHouse, execute, insertRows, pingClickHouse, queryRows, serverVersion } from "./clickhouse.js";
-export type { ClickHouse, ClickHouseOptions } from "./clickhouse.js";
+export {
+  checkColumns,
+  createClickHouse,
+  createRowBinaryEncoder,
+  encodeRowBinary,
+  execute,
+  insertEncoded,
+  insertRows,
+  pingClickHouse,
+  queryRows,
+  RowBinaryWriter,
+  serverVersion,
+} from "./clickhouse.js";
+export type { ClickHouse, ClickHouseOptions, EncodedFormat, RowBinaryColumn, RowBinaryType } from "./clickhouse.js";
 export { commonConfigSchema } from "./common-config.js";
-export { ConfigError, defineConfig, describeConfig, loadConfig, parseDuration } from "./config.js";
+export { ConfigError, defineConfig, describeConfig, formatDuration, loadConfig, parseDuration } from "./config.js";
 export type { ConfigField, ConfigOf, ConfigSchema } from "./config.js";
 export { describeError, LooplineError, UnavailableError } from "./errors.js";
 export type { LooplineErrorCode } from "./errors.js";

@@ -15,11 +15,16 @@ import type { Row } from "./rows.js";
  * rows arriving meanwhile form the next one, which is how batches grow under load.
  */
 
-/** Options of createInsertBatcher. */
-export interface InsertBatcherOptions {
-  /** Writes rows to a table; a throw fails every handler waiting on this INSERT. */
-  insert: (table: string, rows: readonly Row[]) => Promise<void>;
-  /** Most rows per INSERT (a larger hand-over is split into several). */
+/**
+ * Options of createInsertBatcher. `T` is what handlers hand over: rows (the default), or pieces of an
+ * encoded body holding several rows each (`size` says how many).
+ */
+export interface InsertBatcherOptions<T = Row> {
+  /** Writes items to a table; a throw fails every handler waiting on this INSERT. */
+  insert: (table: string, items: readonly T[]) => Promise<void>;
+  /** Rows an item holds. Default 1 (an item is a row). */
+  size?: (item: T) => number;
+  /** Most rows per INSERT (a larger hand-over is split into several, between items). */
   maxRows: number;
   /** Longest rows wait for company while caught up, ms. */
   lingerMs: number;
@@ -28,29 +33,31 @@ export interface InsertBatcherOptions {
 }
 
 /** A running batcher. */
-export interface InsertBatcher {
+export interface InsertBatcher<T = Row> {
   /**
-   * Queues rows for a table; resolves once they are all in ClickHouse, rejects with the INSERT's
+   * Queues items for a table; resolves once they are all in ClickHouse, rejects with the INSERT's
    * error. `behind` says the caller has more records waiting (no lingering).
    */
-  write(table: string, rows: readonly Row[], behind: boolean): Promise<void>;
+  write(table: string, items: readonly T[], behind: boolean): Promise<void>;
   /** Rows queued and not yet inserted, per table (for tests and logs). */
   queued(table: string): number;
   /** Stops lingering: what is queued goes out now, and so does everything written later. */
   drain(): void;
 }
 
-interface Waiter {
-  rows: readonly Row[];
+interface Waiter<T> {
+  items: readonly T[];
+  /** Rows in items. */
+  rows: number;
   behind: boolean;
   at: number;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
 
-interface TableQueue {
+interface TableQueue<T> {
   table: string;
-  waiters: Waiter[];
+  waiters: Waiter<T>[];
   rows: number;
   inFlight: boolean;
   timer: NodeJS.Timeout | undefined;
@@ -58,24 +65,25 @@ interface TableQueue {
 }
 
 /** Creates the per-table group-commit batcher. */
-export function createInsertBatcher(options: InsertBatcherOptions): InsertBatcher {
-  const queues = new Map<string, TableQueue>();
+export function createInsertBatcher<T = Row>(options: InsertBatcherOptions<T>): InsertBatcher<T> {
+  const queues = new Map<string, TableQueue<T>>();
+  const size = options.size ?? (() => 1);
   let draining = false;
 
-  const queueOf = (table: string): TableQueue => {
+  const queueOf = (table: string): TableQueue<T> => {
     let q = queues.get(table);
     if (q === undefined) queues.set(table, (q = { table, waiters: [], rows: 0, inFlight: false, timer: undefined, immediate: undefined }));
     return q;
   };
 
-  const cancelWake = (q: TableQueue) => {
+  const cancelWake = (q: TableQueue<T>) => {
     if (q.timer !== undefined) clearTimeout(q.timer);
     if (q.immediate !== undefined) clearImmediate(q.immediate);
     q.timer = undefined;
     q.immediate = undefined;
   };
 
-  const schedule = (q: TableQueue): void => {
+  const schedule = (q: TableQueue<T>): void => {
     if (q.inFlight || q.waiters.length === 0) return;
     if (draining || q.rows >= options.maxRows) {
       cancelWake(q);
@@ -93,7 +101,7 @@ export function createInsertBatcher(options: InsertBatcherOptions): InsertBatche
       return;
     }
     if (q.timer === undefined && q.immediate === undefined) {
-      const wait = Math.max(0, (q.waiters[0] as Waiter).at + options.lingerMs - Date.now());
+      const wait = Math.max(0, (q.waiters[0] as Waiter<T>).at + options.lingerMs - Date.now());
       q.timer = setTimeout(() => {
         q.timer = undefined;
         void flush(q);
@@ -102,31 +110,48 @@ export function createInsertBatcher(options: InsertBatcherOptions): InsertBatche
   };
 
   // Never rejects: outcomes go to the waiters.
-  const flush = async (q: TableQueue): Promise<void> => {
+  /** Items cut into INSERTs of at most maxRows rows (an item larger than that goes alone). */
+  const split = (items: readonly T[], rows: number): { items: readonly T[]; rows: number }[] => {
+    if (rows <= options.maxRows) return [{ items, rows }];
+    const out: { items: T[]; rows: number }[] = [];
+    let current: { items: T[]; rows: number } = { items: [], rows: 0 };
+    for (const item of items) {
+      const n = size(item);
+      if (current.items.length > 0 && current.rows + n > options.maxRows) {
+        out.push(current);
+        current = { items: [], rows: 0 };
+      }
+      current.items.push(item);
+      current.rows += n;
+    }
+    if (current.items.length > 0) out.push(current);
+    return out;
+  };
+
+  const flush = async (q: TableQueue<T>): Promise<void> => {
     if (q.inFlight || q.waiters.length === 0) return;
     cancelWake(q);
-    const taken: Waiter[] = [];
+    const taken: Waiter<T>[] = [];
     let count = 0;
     while (q.waiters.length > 0) {
-      const next = q.waiters[0] as Waiter;
-      if (taken.length > 0 && count + next.rows.length > options.maxRows) break;
-      taken.push(q.waiters.shift() as Waiter);
-      count += next.rows.length;
+      const next = q.waiters[0] as Waiter<T>;
+      if (taken.length > 0 && count + next.rows > options.maxRows) break;
+      taken.push(q.waiters.shift() as Waiter<T>);
+      count += next.rows;
     }
     q.rows -= count;
     q.inFlight = true;
     try {
-      const rows = taken.length === 1 ? (taken[0] as Waiter).rows : taken.flatMap((w) => w.rows);
-      for (let i = 0; i < rows.length; i += options.maxRows) {
-        const chunk = rows.length <= options.maxRows ? rows : rows.slice(i, i + options.maxRows);
+      const items = taken.length === 1 ? (taken[0] as Waiter<T>).items : taken.flatMap((w) => w.items);
+      for (const chunk of split(items, count)) {
         const started = performance.now();
         try {
-          await options.insert(q.table, chunk);
+          await options.insert(q.table, chunk.items);
         } catch (err) {
-          options.onInsert?.(q.table, chunk.length, (performance.now() - started) / 1000, err);
+          options.onInsert?.(q.table, chunk.rows, (performance.now() - started) / 1000, err);
           throw err;
         }
-        options.onInsert?.(q.table, chunk.length, (performance.now() - started) / 1000);
+        options.onInsert?.(q.table, chunk.rows, (performance.now() - started) / 1000);
       }
       for (const w of taken) w.resolve();
     } catch (err) {
@@ -138,12 +163,14 @@ export function createInsertBatcher(options: InsertBatcherOptions): InsertBatche
   };
 
   return {
-    write(table, rows, behind) {
-      if (rows.length === 0) return Promise.resolve();
+    write(table, items, behind) {
+      let rows = 0;
+      for (const item of items) rows += size(item);
+      if (rows === 0) return Promise.resolve();
       const q = queueOf(table);
       return new Promise<void>((resolve, reject) => {
-        q.waiters.push({ rows, behind, at: Date.now(), resolve, reject });
-        q.rows += rows.length;
+        q.waiters.push({ items, rows, behind, at: Date.now(), resolve, reject });
+        q.rows += rows;
         schedule(q);
       });
     },

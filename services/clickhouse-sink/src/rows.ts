@@ -1,7 +1,8 @@
 /**
- * Helpers every mapper shares. Rows are plain objects written as JSONEachRow, in the forms Debian's
- * ClickHouse 18.16 reads: DateTime as unix seconds, UInt64 as decimal strings (they exceed 2^53),
- * non-finite floats as the strings "nan", "inf" and "-inf" (JSON has no literal for them).
+ * Helpers every mapper shares. Rows are plain objects in the forms JSONEachRow takes (DateTime as unix
+ * seconds, UInt64 as decimal strings since they exceed 2^53, non-finite floats as the strings "nan",
+ * "inf" and "-inf"); the kit's encodeRowBinary reads the same forms when the sink encodes them as
+ * RowBinary against the columns of src/table-columns.ts.
  */
 
 /** One row of a ClickHouse table, keyed by column name. */

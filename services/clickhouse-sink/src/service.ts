@@ -1,8 +1,9 @@
 import {
+  checkColumns,
   createAdminServer,
   createClickHouse,
   createKafka,
-  insertRows,
+  insertEncoded,
   pingClickHouse,
   UnavailableError,
   type AdminServer,
@@ -13,9 +14,12 @@ import {
   type RecordBatch,
 } from "@loopline/kit";
 import type { ClickHouseSinkConfig } from "./config.js";
+import { TableBody, type EncodedRows } from "./encoded-rows.js";
 import { createInsertBatcher } from "./insert-batcher.js";
+import { writePredictionRow } from "./prediction-encoder.js";
 import { mapRecord, rejectedRow } from "./records.js";
-import { seconds, type Row } from "./rows.js";
+import { seconds } from "./rows.js";
+import { columnsOf } from "./table-columns.js";
 import { DEAD_LETTERS_TABLE, resolveSinkTopics, type SinkTopic } from "./topics.js";
 
 /** Dependencies a caller supplies. */
@@ -41,7 +45,7 @@ export function createClickHouseSinkService(config: ClickHouseSinkConfig, deps: 
   const topics = resolveSinkTopics(config.topicPrefix, config.topics);
   const byTopic = new Map<string, SinkTopic>(topics.map((t) => [t.topic, t]));
   const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: "clickhouse-sink", logger });
-  const clickhouse = createClickHouse({ url: config.clickhouseUrl, database: config.clickhouseDatabase, requestTimeoutMs: config.insertTimeoutMs });
+  const clickhouse = createClickHouse({ url: config.clickhouseUrl, database: config.clickhouseDatabase, requestTimeoutMs: config.insertTimeoutMs, logger });
 
   const inserted = metrics.counter("loopline_sink_rows_inserted_total", "Rows inserted into ClickHouse (redelivered copies included)", ["table"]);
   const insertSeconds = metrics.histogram("loopline_sink_insert_seconds", "Duration of one INSERT", ["table"]);
@@ -71,10 +75,27 @@ export function createClickHouseSinkService(config: ClickHouseSinkConfig, deps: 
     }
   };
 
-  const batcher = createInsertBatcher({
+  // RowBinary has no names or types: before the first INSERT into a table, its columns are checked
+  // against the sink's (once per process; a failed check is retried with the next INSERT).
+  const checked = new Map<string, Promise<void>>();
+  const checkTable = (table: string): Promise<void> => {
+    let check = checked.get(table);
+    if (check === undefined) {
+      checked.set(table, (check = checkColumns(clickhouse, table, columnsOf(table))));
+      check.catch(() => checked.delete(table));
+    }
+    return check;
+  };
+  const columnNames = (table: string) => columnsOf(table).map((c) => c.name);
+
+  const batcher = createInsertBatcher<EncodedRows>({
     maxRows: config.batchRows,
     lingerMs: config.batchIntervalMs,
-    insert: (table, rows) => insertRows(clickhouse, table, rows),
+    size: (piece) => piece.rows,
+    insert: async (table, pieces) => {
+      await checkTable(table);
+      await insertEncoded(clickhouse, table, columnNames(table), "RowBinary", pieces.map((p) => p.bytes));
+    },
     onInsert: (table, rows, secs, error) => {
       insertSeconds.observe({ table }, secs);
       if (error === undefined) {
@@ -93,24 +114,38 @@ export function createClickHouseSinkService(config: ClickHouseSinkConfig, deps: 
     const topic = byTopic.get(batch.topic);
     if (topic === undefined) return; // not subscribed; cannot happen
     const ingestedAt = seconds(Date.now());
-    const rowsByTable = new Map<string, Row[]>();
-    const push = (table: string, row: Row) => {
-      let list = rowsByTable.get(table);
-      if (list === undefined) rowsByTable.set(table, (list = []));
-      list.push(row);
+    // Rows are encoded as they are mapped: one RowBinary body per table (no row objects for predictions).
+    const bodies = new Map<string, TableBody>();
+    const bodyOf = (table: string, initialBytes?: number) => {
+      let body = bodies.get(table);
+      if (body === undefined) bodies.set(table, (body = new TableBody(table, config.batchRows, initialBytes)));
+      return body;
     };
     const rejected = new Map<string, number>();
+    // Hot path (bench/sink.bench.ts): predictions go straight from protobuf bytes to RowBinary; a
+    // record the fast path declines takes the general path below, which rejects or maps it exactly.
+    let predictions: TableBody | undefined;
+    if (topic.kind === "predictions") {
+      let bytes = 0;
+      for (const record of batch.records) bytes += record.value?.length ?? 0;
+      predictions = bodyOf(topic.table, bytes + 64 * batch.records.length);
+    }
     for (const record of batch.records) {
+      if (predictions !== undefined && record.value !== null && writePredictionRow(record.value, record.partition, record.offset, ingestedAt, predictions.writer)) {
+        predictions.added();
+        continue;
+      }
       const mapped = mapRecord(topic.kind, record, ingestedAt);
       if ("rows" in mapped) {
-        for (const row of mapped.rows) push(mapped.table, row);
+        const body = bodyOf(mapped.table);
+        for (const row of mapped.rows) body.add(row);
       } else if ("rejected" in mapped) {
-        push(DEAD_LETTERS_TABLE, rejectedRow(record, mapped.rejected, ingestedAt));
+        bodyOf(DEAD_LETTERS_TABLE).add(rejectedRow(record, mapped.rejected, ingestedAt));
         rejected.set(mapped.rejected.code, (rejected.get(mapped.rejected.code) ?? 0) + 1);
       }
     }
     const behind = batch.lag > 0;
-    const done = Promise.all([...rowsByTable].map(([table, rows]) => batcher.write(table, rows, behind)));
+    const done = Promise.all([...bodies].map(([table, body]) => batcher.write(table, body.finish(), behind)));
     const beat = setInterval(() => void context.heartbeat().catch(() => undefined), HEARTBEAT_EVERY_MS);
     try {
       await done;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { createFeatureEngine, type FeatureEngine, type IngestResult } from "./engine.js";
+import { createFeatureEngine, type EntitySnapshot, type FeatureEngine, type IngestResult } from "./engine.js";
 import { FeatureError } from "./errors.js";
 import type { Event } from "./event.js";
 import type { FeatureUpdate } from "./feature-update.js";
@@ -244,6 +244,20 @@ describe("engine state", () => {
     assert.equal(again.ok ? "ok" : again.rejection.code, "DUPLICATE");
     assert.deepEqual(run(restored, events.slice(5)), expected.slice(5));
     assert.deepEqual(restored.snapshot(), straight.snapshot());
+  });
+
+  it("snapshotJson is the JSON of the entity's snapshot, before and after a restore and a late event", () => {
+    const events = [...base, ev("e", 12, 5, "FR"), ev("late", 9, 7, "DE"), ev("f", 13, 1, "FR", "ecom")];
+    const engine = createFeatureEngine({ view });
+    run(engine, events.slice(0, 4));
+    const json = (e: FeatureEngine) => JSON.stringify(e.snapshot(["c1"]).entities[0]);
+    assert.equal(engine.snapshotJson("c1"), json(engine));
+    run(engine, events.slice(4)); // entries already serialised are reused, the late one lands mid-list
+    assert.equal(engine.snapshotJson("c1"), json(engine));
+    const restored = createFeatureEngine({ view });
+    restored.restore({ ...engine.snapshot(), entities: [JSON.parse(engine.snapshotJson("c1") as string) as EntitySnapshot] });
+    assert.equal(restored.snapshotJson("c1"), json(engine));
+    assert.equal(restored.snapshotJson("nobody"), undefined);
   });
 
   it("refuses a snapshot of another view definition or a corrupt one, changing nothing", () => {

@@ -73,6 +73,12 @@ export interface FeatureEngine {
   entityIds(): IterableIterator<string>;
   /** Captures the given entities (default: all) as plain JSON-serialisable data. */
   snapshot(entityIds?: Iterable<string>): EngineSnapshot;
+  /**
+   * One entity's snapshot as JSON text, exactly `JSON.stringify` of its `EntitySnapshot`; undefined
+   * when the entity is not held. For checkpoints after every batch: each retained event is
+   * serialised once in its life, not once per checkpoint.
+   */
+  snapshotJson(entityId: string): string | undefined;
   /** Replaces the state of each entity in the snapshot; throws FeatureError(SNAPSHOT_VIEW_MISMATCH | INVALID_SNAPSHOT). */
   restore(snapshot: EngineSnapshot): void;
   /**
@@ -88,7 +94,11 @@ interface Entry {
   readonly id: string;
   readonly type: number;
   readonly v: readonly (FieldValue | null)[];
+  /** The entry's snapshot JSON (`[t, id, type, ...v]`), made at its first checkpoint. */
+  json: string | undefined;
 }
+
+const entryJson = (e: Entry): string => (e.json ??= JSON.stringify([e.t, e.id, e.type, ...e.v]));
 
 class EntityState {
   watermark = -Infinity;
@@ -121,6 +131,10 @@ export function createFeatureEngine(options: FeatureEngineOptions): FeatureEngin
   const storedFields = plan.storedFields;
   const states = new Map<string, EntityState>();
   const scratch = new ExactSum();
+  // Every update's values are a clone of this fast-mode object (keys in view order). Filling a fresh
+  // {} key by key instead turns a record of this many keys into a slow dictionary-mode object, which
+  // costs more to build and to iterate (the encoder walks it for every published update).
+  const valuesTemplate: Record<string, FeatureValue> = Object.fromEntries(plan.features.map((fp) => [fp.feature.name, fp.feature.defaultValue]));
 
   const rejection = (event: Event, code: EventRejection["code"], message: string, field?: string): IngestResult => {
     const r: { -readonly [K in keyof EventRejection]: EventRejection[K] } = { code, message, eventId: event.eventId, entityId: event.entityId };
@@ -194,7 +208,7 @@ export function createFeatureEngine(options: FeatureEngineOptions): FeatureEngin
   };
 
   const valuesOf = (state: EntityState): Record<string, FeatureValue> => {
-    const values: Record<string, FeatureValue> = {};
+    const values = { ...valuesTemplate };
     const entries = state.entries;
     for (const fp of plan.features) {
       const series = state.series[fp.series] as SeriesState;
@@ -267,7 +281,7 @@ export function createFeatureEngine(options: FeatureEngineOptions): FeatureEngin
 
     const v: (FieldValue | null)[] = new Array<FieldValue | null>(storedFields.length);
     for (let i = 0; i < storedFields.length; i++) v[i] = event.fields[storedFields[i] as string] ?? null;
-    const entry: Entry = { t, id: event.eventId, type, v };
+    const entry: Entry = { t, id: event.eventId, type, v, json: undefined };
 
     const entries = state.entries;
     const last = entries[entries.length - 1];
@@ -316,11 +330,8 @@ export function createFeatureEngine(options: FeatureEngineOptions): FeatureEngin
 
   const valuesAt = (entityId: string, at: number): Record<string, FeatureValue> => {
     const state = states.get(entityId);
-    const values: Record<string, FeatureValue> = {};
-    if (state === undefined) {
-      for (const fp of plan.features) values[fp.feature.name] = fp.feature.defaultValue;
-      return values;
-    }
+    const values = { ...valuesTemplate }; // every feature's default, in view order
+    if (state === undefined) return values;
     const earliest = state.watermark - (retention - view.maxWindowMs);
     if (at < earliest) {
       throw new FeatureError(
@@ -379,7 +390,7 @@ export function createFeatureEngine(options: FeatureEngineOptions): FeatureEngin
         type >= 0 && type < plan.types.length && v.length === storedFields.length &&
         v.every((x) => x === null || typeof x === "string" || typeof x === "boolean" || (typeof x === "number" && Number.isFinite(x)));
       if (!ok) throw bad(`entity ${snap.entityId}: malformed entry ${JSON.stringify(raw).slice(0, 120)}`);
-      const entry: Entry = { t, id, type, v: v as (FieldValue | null)[] };
+      const entry: Entry = { t, id, type, v: v as (FieldValue | null)[], json: undefined };
       if ((previous !== undefined && !before(previous, t, id)) || t > snap.watermark || t < snap.watermark - retention) {
         throw bad(`entity ${snap.entityId}: entries out of order, duplicated or outside the retention`);
       }
@@ -406,6 +417,15 @@ export function createFeatureEngine(options: FeatureEngineOptions): FeatureEngin
     valuesAt,
     watermark: (entityId) => states.get(entityId)?.watermark,
     entityIds: () => states.keys(),
+    snapshotJson(entityId) {
+      const state = states.get(entityId);
+      if (state === undefined) return undefined;
+      // Same text as JSON.stringify(snapshotOf(...)): keys in EntitySnapshot order, numbers as JSON writes them.
+      const entries = state.entries;
+      let json = `{"entityId":${JSON.stringify(entityId)},"watermark":${JSON.stringify(state.watermark)},"revision":${state.revision},"entries":[`;
+      for (let i = 0; i < entries.length; i++) json += (i === 0 ? "" : ",") + entryJson(entries[i] as Entry);
+      return json + "]}";
+    },
     snapshot(entityIds) {
       const entities: EntitySnapshot[] = [];
       for (const id of entityIds ?? states.keys()) {

@@ -41,4 +41,4 @@ export {
   type ResolvedFeature,
 } from "./registry.js";
 export { pointInTime, replayEvents, type PointInTimeOptions, type PointInTimeQuery, type PointInTimeRow, type ReplayResult } from "./replay.js";
-export { servedValues, type ServedStatus, type ServedValues } from "./served-values.js";
+export { servedStatus, servedValue, servedValues, type ServedStatus, type ServedValues } from "./served-values.js";

@@ -1,5 +1,5 @@
 import type { FeatureUpdate } from "./feature-update.js";
-import type { FeatureValue, FeatureView } from "./feature-view.js";
+import type { Feature, FeatureValue, FeatureView } from "./feature-view.js";
 
 /** Status of a served feature value (Feast's numbering: PRESENT=1, NULL_VALUE=2, NOT_FOUND=3, OUTSIDE_MAX_AGE=4). */
 export type ServedStatus = "PRESENT" | "NULL_VALUE" | "NOT_FOUND" | "OUTSIDE_MAX_AGE";
@@ -22,17 +22,22 @@ export function servedValues(view: FeatureView, update: Pick<FeatureUpdate, "asO
   const values: Record<string, FeatureValue> = {};
   const statuses: Record<string, ServedStatus> = {};
   for (const f of view.features) {
-    const stored = update?.values[f.name];
-    if (update === undefined || stored === undefined) {
-      values[f.name] = f.defaultValue;
-      statuses[f.name] = "NOT_FOUND";
-    } else if (at - update.asOf >= f.maxAgeMs) {
-      values[f.name] = f.defaultValue;
-      statuses[f.name] = "OUTSIDE_MAX_AGE";
-    } else {
-      values[f.name] = stored;
-      statuses[f.name] = stored === null ? "NULL_VALUE" : "PRESENT";
-    }
+    const status = servedStatus(f, update, at);
+    statuses[f.name] = status;
+    values[f.name] = servedValue(f, update, status);
   }
   return { values, statuses };
+}
+
+/** One feature's status as `servedValues` gives it, without building the whole view's values. */
+export function servedStatus(feature: Feature, update: Pick<FeatureUpdate, "asOf" | "values"> | undefined, at: number): ServedStatus {
+  const stored = update?.values[feature.name];
+  if (update === undefined || stored === undefined) return "NOT_FOUND";
+  if (at - update.asOf >= feature.maxAgeMs) return "OUTSIDE_MAX_AGE";
+  return stored === null ? "NULL_VALUE" : "PRESENT";
+}
+
+/** One feature's served value given its `servedStatus`: the stored value, or the default when it is not served. */
+export function servedValue(feature: Feature, update: Pick<FeatureUpdate, "asOf" | "values"> | undefined, status: ServedStatus): FeatureValue {
+  return status === "PRESENT" || status === "NULL_VALUE" ? (update?.values[feature.name] ?? null) : feature.defaultValue;
 }

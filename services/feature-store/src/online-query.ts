@@ -1,4 +1,4 @@
-import { FeatureError, servedValues, type FeatureRegistry, type FeatureValue, type FeatureView, type ResolvedFeature, type ServedStatus } from "@loopline/features";
+import { FeatureError, servedStatus, servedValue, type FeatureRegistry, type FeatureValue, type FeatureView, type ResolvedFeature, type ServedStatus } from "@loopline/features";
 import { LooplineError } from "@loopline/kit";
 import type { RedisFeatureStore } from "./redis-store.js";
 import type { StoredUpdate } from "./stored-update.js";
@@ -44,6 +44,44 @@ export interface OnlineResult {
 
 /** Resolves refs or a feature set and checks limits; throws QueryError naming the field at fault. */
 export function planQuery(registry: FeatureRegistry, query: OnlineQuery, maxEntities: number): ResolvedFeature[] {
+  return planQueryWith(registry, query, maxEntities, resolveFeatures);
+}
+
+/** Options of createQueryPlanner. */
+export interface QueryPlannerOptions {
+  /** Resolutions remembered (distinct ref lists and feature sets). Default 1024; the memo restarts empty when full. */
+  maxCached?: number;
+}
+
+/**
+ * planQuery with the ref resolution of each distinct ref list (or feature set) done once: callers
+ * such as a model server ask for the same features on every call, and parsing and resolving ten refs
+ * costs more than the rest of planning. The registry must not change while the planner is in use.
+ */
+// Hot path: guarded by bench/features.bench.ts (GetOnlineFeatures p99).
+export function createQueryPlanner(registry: FeatureRegistry, options: QueryPlannerOptions = {}): (query: OnlineQuery, maxEntities: number) => readonly ResolvedFeature[] {
+  const maxCached = options.maxCached ?? 1024;
+  const memo = new Map<string, readonly ResolvedFeature[]>();
+  const resolve = (reg: FeatureRegistry, query: OnlineQuery): readonly ResolvedFeature[] => {
+    // JSON keeps two different lists apart whatever characters a (possibly invalid) ref contains.
+    const key = (query.featureSet ?? "") !== "" ? `set:${query.featureSet}` : JSON.stringify(query.refs ?? []);
+    let resolved = memo.get(key);
+    if (resolved === undefined) {
+      resolved = resolveFeatures(reg, query); // throws on unknown refs: failures are not remembered
+      if (memo.size >= maxCached) memo.clear();
+      memo.set(key, resolved);
+    }
+    return resolved;
+  };
+  return (query, maxEntities) => planQueryWith(registry, query, maxEntities, resolve);
+}
+
+function planQueryWith(
+  registry: FeatureRegistry,
+  query: OnlineQuery,
+  maxEntities: number,
+  resolve: (registry: FeatureRegistry, query: OnlineQuery) => readonly ResolvedFeature[],
+): ResolvedFeature[] {
   if (query.entityIds.length === 0) throw new QueryError("entity_ids", "at least one entity id is required");
   if (query.entityIds.length > maxEntities) {
     throw new QueryError("entity_ids", `${query.entityIds.length} entity ids in one call; the limit is ${maxEntities} (LOOPLINE_FEATURE_STORE_MAX_ENTITIES)`);
@@ -53,6 +91,17 @@ export function planQuery(registry: FeatureRegistry, query: OnlineQuery, maxEnti
   const hasRefs = (query.refs?.length ?? 0) > 0;
   const hasSet = (query.featureSet ?? "") !== "";
   if (hasRefs === hasSet) throw new QueryError("features", "give either feature refs (view:feature) or feature_set, not both or neither");
+  const resolved = [...resolve(registry, query)];
+  if (query.entity !== undefined && query.entity !== "") {
+    const other = resolved.find((r) => r.view.entity !== query.entity);
+    if (other !== undefined) throw new QueryError("features", `view ${other.view.name} is keyed by ${other.view.entity}, not ${query.entity}`);
+  }
+  return resolved;
+}
+
+/** The features a valid query names (exactly one of refs and featureSet is given); throws QueryError. */
+function resolveFeatures(registry: FeatureRegistry, query: OnlineQuery): readonly ResolvedFeature[] {
+  const hasSet = (query.featureSet ?? "") !== "";
   let resolved: ResolvedFeature[];
   if (hasSet) {
     try {
@@ -74,37 +123,40 @@ export function planQuery(registry: FeatureRegistry, query: OnlineQuery, maxEnti
     }
     if (unknown.length > 0) throw new QueryError("features", `unknown feature refs: ${unknown.join("; ")}`);
   }
-  if (query.entity !== undefined && query.entity !== "") {
-    const other = resolved.find((r) => r.view.entity !== query.entity);
-    if (other !== undefined) throw new QueryError("features", `view ${other.view.name} is keyed by ${other.view.entity}, not ${query.entity}`);
-  }
   return resolved;
 }
 
 /** Reads and assembles the columnar answer (statuses by each feature's max age at the read time). */
+// Hot path: guarded by bench/features.bench.ts (GetOnlineFeatures p99). Only the requested features
+// are served (not every feature of their views), straight into the columns.
 export async function runQuery(store: RedisFeatureStore, features: readonly ResolvedFeature[], query: OnlineQuery, now: number): Promise<OnlineResult> {
-  const views = new Map<string, FeatureView>();
-  for (const f of features) views.set(f.view.name, f.view);
-  const viewList = [...views.values()];
-  const pairs = viewList.flatMap((view) => query.entityIds.map((entityId) => ({ view: view.name, entityId })));
+  const viewIndex = new Map<FeatureView, number>();
+  const viewList: FeatureView[] = [];
+  for (const f of features) {
+    if (!viewIndex.has(f.view)) {
+      viewIndex.set(f.view, viewList.length);
+      viewList.push(f.view);
+    }
+  }
+  const entityIds = query.entityIds;
+  const n = entityIds.length;
+  const pairs: { view: string; entityId: string }[] = [];
+  for (const view of viewList) for (const entityId of entityIds) pairs.push({ view: view.name, entityId });
   const at = query.asOf ?? now;
   const stored = query.asOf === undefined ? await store.readLatest(pairs) : await store.readAsOf(pairs, query.asOf);
-  // served[viewIndex][entityIndex]
-  const served = viewList.map((view, vi) =>
-    query.entityIds.map((_, ei) => {
-      const s: StoredUpdate | undefined = stored[vi * query.entityIds.length + ei];
-      return { s, v: servedValues(view, s, at) };
-    }),
-  );
   const columns = features.map((f): OnlineColumn => {
-    const vi = viewList.indexOf(f.view);
-    const perEntity = served[vi] ?? [];
-    return {
-      ref: `${f.view.name}:${f.feature.name}`,
-      values: perEntity.map(({ v }) => v.values[f.feature.name] ?? null),
-      statuses: perEntity.map(({ v }) => v.statuses[f.feature.name] ?? "NOT_FOUND"),
-      eventTimes: perEntity.map(({ s, v }) => (s === undefined || v.statuses[f.feature.name] === "NOT_FOUND" ? 0 : s.asOf)),
-    };
+    const base = (viewIndex.get(f.view) as number) * n; // stored[base + entityIndex]
+    const values: FeatureValue[] = new Array<FeatureValue>(n);
+    const statuses: ServedStatus[] = new Array<ServedStatus>(n);
+    const eventTimes: number[] = new Array<number>(n);
+    for (let ei = 0; ei < n; ei++) {
+      const s: StoredUpdate | undefined = stored[base + ei];
+      const status = servedStatus(f.feature, s, at);
+      values[ei] = servedValue(f.feature, s, status);
+      statuses[ei] = status;
+      eventTimes[ei] = s === undefined || status === "NOT_FOUND" ? 0 : s.asOf;
+    }
+    return { ref: `${f.view.name}:${f.feature.name}`, values, statuses, eventTimes };
   });
-  return { entityIds: query.entityIds, columns };
+  return { entityIds, columns };
 }

@@ -63,7 +63,7 @@ test: install ## the whole suite on a fresh machine: install, check, start the s
 bench: stack-up ## the benchmarks, baselines measured in the same run
 	node --conditions=@loopline/source --import tsx bench/run.ts
 
-demo: stack-up build ## the fraud-detection demo through the whole loop (about 8 minutes; Ctrl-C stops it cleanly)
+demo: stack-up build ## the fraud-detection demo through the whole loop (about 5 minutes; Ctrl-C stops it cleanly)
 	node --conditions=@loopline/source --import tsx demo/src/main.ts
 
 clean: ## remove build output (keeps .tools and .loopline)

@@ -5,24 +5,9 @@ import { isolateStack, MIGRATIONS_DIR } from "@loopline/testkit";
 import { applyMigrations } from "./migrate.js";
 import { silentLogger } from "./log.js";
 import { ident, quoteIdentifier, sql } from "./sql.js";
+import { HOSTILE } from "./hostile-strings.test-helper.js";
 
 // Integration: the real clickhouse-server (Debian 18.16 here) started by infra/local.
-
-const HOSTILE = [
-  "plain",
-  "it's",
-  "''",
-  "back\\slash",
-  "\\'",
-  "ends with backslash\\",
-  "nul\0inside",
-  "new\nline\r\nand\ttab",
-  "'; DROP TABLE t; --",
-  "emoji 🚀 and ünïcödé",
-  "\u0001\u001f\u007f",
-  "{x:String}",
-  "",
-];
 
 test("escaped strings round-trip through the real ClickHouse unchanged", async (t) => {
   const s = await isolateStack(t);

@@ -5,10 +5,11 @@ import {
   createClickHouse,
   createKafka,
   execute,
-  quoteIdentifier,
   queryRows,
+  quoteIdentifier,
   silentLogger,
   sql,
+  topicSpecs,
   type KafkaProducer,
 } from "@loopline/kit";
 import { createClient, toFeatureValue } from "@loopline/proto";
@@ -204,7 +205,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
         }
       },
     });
-    await kafka.ensureTopics([{ topic: topic("drift"), partitions: 3 }, { topic: topic("retrain"), partitions: 3 }]);
+    await kafka.ensureTopics(topicSpecs(scope.topicPrefix, [topic("drift"), topic("retrain")]));
     await driftConsumer.start();
     cleanups.push(() => driftConsumer.close());
     const retrainConsumer = kafka.createConsumer({

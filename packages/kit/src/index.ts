@@ -46,5 +46,5 @@ export { createShutdown } from "./shutdown.js";
 export type { Closeable, Shutdown, ShutdownOptions } from "./shutdown.js";
 export { escapeString, formatDateTime, ident, quoteIdentifier, quoteString, sql, sqlLiteral } from "./sql.js";
 export type { SqlValue } from "./sql.js";
-export { dlqTopic, DEFAULT_TOPIC_PREFIX, looplineTopicSpecs, TOPIC_BASES, topicName } from "./topics.js";
+export { dlqTopic, DEFAULT_TOPIC_PREFIX, looplineTopicSpecs, TOPIC_BASES, topicName, topicSpec, topicSpecs } from "./topics.js";
 export type { TopicBase, TopicSpec } from "./topics.js";

@@ -41,3 +41,15 @@ export function looplineTopicSpecs(prefix: string, partitions = 3): TopicSpec[] 
   }
   return specs;
 }
+
+/** The table's spec (partitions, compaction) of one full topic name under a prefix; throws for a name that is not a Loopline topic or DLQ there. */
+export function topicSpec(prefix: string, topic: string): TopicSpec {
+  const spec = looplineTopicSpecs(prefix).find((s) => s.topic === topic);
+  if (spec === undefined) throw new RangeError(`${topic} is not a Loopline topic under the prefix "${prefix}"`);
+  return spec;
+}
+
+/** The table's specs for several topics, in order: every service creates its topics from this one table. */
+export function topicSpecs(prefix: string, topics: readonly string[]): TopicSpec[] {
+  return topics.map((topic) => topicSpec(prefix, topic));
+}

@@ -6,6 +6,7 @@ import {
   dlqTopic,
   publishDeadLetters,
   topicName,
+  topicSpecs,
   type AdminServer,
   type BatchConsumer,
   type ConsumedRecord,
@@ -214,13 +215,7 @@ export function createDriftMonitorService(config: DriftMonitorConfig, deps: Drif
           { name: "model-registry", check: () => versions.ping() },
         ],
       });
-      await kafka.ensureTopics([
-        { topic: predictionsTopic, partitions: 3 },
-        { topic: labelsTopic, partitions: 3 },
-        { topic: driftTopic, partitions: 3 },
-        { topic: dlqTopic(predictionsTopic), partitions: 1 },
-        { topic: dlqTopic(labelsTopic), partitions: 1 },
-      ]);
+      await kafka.ensureTopics(topicSpecs(config.topicPrefix, [predictionsTopic, labelsTopic, driftTopic, dlqTopic(predictionsTopic), dlqTopic(labelsTopic)]));
       producer = await kafka.createProducer();
       consumer = kafka.createConsumer({
         groupId: config.consumerGroup,

@@ -7,6 +7,7 @@ import {
   pingRedis,
   publishDeadLetters,
   topicName,
+  topicSpecs,
   type AdminServer,
   type BatchConsumer,
   type KafkaProducer,
@@ -133,11 +134,7 @@ export function createFeatureIngestService(config: FeatureIngestConfig, deps: Fe
           { name: "redis", check: () => pingRedis(redis) },
         ],
       });
-      await kafka.ensureTopics([
-        { topic: eventsTopic, partitions: 3 },
-        { topic: dlqTopic(eventsTopic), partitions: 1 },
-        { topic: featuresTopic, partitions: 3 },
-      ]);
+      await kafka.ensureTopics(topicSpecs(config.topicPrefix, [eventsTopic, dlqTopic(eventsTopic), featuresTopic]));
       producer = await kafka.createProducer();
       const out = producer;
       consumer = kafka.createConsumer({

@@ -4,8 +4,10 @@ import {
   createAdminServer,
   createKafka,
   createRedis,
+  dlqTopic,
   pingRedis,
   topicName,
+  topicSpecs,
   type AdminServer,
   type KafkaProducer,
   type Logger,
@@ -69,10 +71,7 @@ export function createFeatureStoreService(config: FeatureStoreConfig, deps: Feat
         ],
       });
       await connectRedis(reader).catch((err: unknown) => logger.warn("redis not reachable at start; reads answer UNAVAILABLE until it is", { err }));
-      await kafka.ensureTopics([
-        { topic, partitions: 3 },
-        { topic: `${topic}.dlq`, partitions: 1 },
-      ]);
+      await kafka.ensureTopics(topicSpecs(config.topicPrefix, [topic, dlqTopic(topic)]));
       producer = await kafka.createProducer();
       grpc = await createGrpcServer({
         host: config.grpcHost,

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { create } from "@bufbuild/protobuf";
-import type { KafkaKit, KafkaProducer, Logger } from "@loopline/kit";
+import type { KafkaKit, KafkaProducer, Logger, TopicSpec } from "@loopline/kit";
 import { PredictionRecordSchema, type PredictionRecord } from "@loopline/proto/gen/loopline/v1/predictions_pb.js";
 import type { InferenceMetrics } from "./inference-metrics.js";
 import { encodePredictionRecord } from "./record-encoding.js";
@@ -13,13 +13,14 @@ export interface PredictionSink {
 }
 
 /** A sink publishing protobuf PredictionRecords keyed by entity_id through the kit's producer. */
-export function createKafkaPredictionSink(kafka: KafkaKit, topic: string): PredictionSink {
+export function createKafkaPredictionSink(kafka: KafkaKit, spec: TopicSpec): PredictionSink {
+  const topic = spec.topic;
   let producer: Promise<KafkaProducer> | undefined;
   const connect = (): Promise<KafkaProducer> => {
     // The topic is made on first use, with the producer: a Kafka outage at start-up must not stop
     // answers, and records wait in the log's buffer until both exist.
     producer ??= kafka
-      .ensureTopics([{ topic, partitions: 3 }])
+      .ensureTopics([spec])
       .then(() => kafka.createProducer())
       .catch((err: unknown) => {
         producer = undefined; // retried on the next send

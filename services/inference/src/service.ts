@@ -6,6 +6,7 @@ import {
   createMetrics,
   topicName,
   type AdminServer,
+  topicSpec,
   type KafkaKit,
   type Logger,
   type Metrics,
@@ -113,7 +114,7 @@ export function createInferenceService(config: InferenceConfig, deps: InferenceD
     deps.predictionSink ??
     createKafkaPredictionSink(
       (kafka = deps.kafka ?? createKafka({ brokers: config.kafkaBrokers, clientId: SERVICE_NAME, logger })),
-      topicName(config.topicPrefix, "predictions"),
+      topicSpec(config.topicPrefix, topicName(config.topicPrefix, "predictions")),
     );
   const predictionLog = createPredictionLog({
     sink,

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
-import { looplineTopicSpecs, topicName, type BatchConsumer, type KafkaKit, type KafkaProducer, type Logger, type Metrics } from "@loopline/kit";
+import { topicName, topicSpecs, type BatchConsumer, type KafkaKit, type KafkaProducer, type Logger, type Metrics } from "@loopline/kit";
 import { ModelEventSchema, ModelEventType, type ModelEvent } from "@loopline/proto/gen/loopline/v1/registry_pb.js";
 import { RegistryError } from "./errors.js";
 
@@ -49,7 +49,6 @@ export function createKafkaEventLog(options: KafkaEventLogOptions): EventLog {
   const { kafka, logger } = options;
   const log = logger.child({ component: "event-log" });
   const topic = topicName(options.topicPrefix, "models");
-  const spec = looplineTopicSpecs(options.topicPrefix).find((s) => s.topic === topic);
   const skipped = options.metrics?.counter("loopline_registry_log_records_skipped_total", "Records on the models topic that are not ModelEvents (skipped)");
   let producer: KafkaProducer | undefined;
   let consumer: BatchConsumer | undefined;
@@ -87,20 +86,8 @@ export function createKafkaEventLog(options: KafkaEventLogOptions): EventLog {
   return {
     topic,
     async start(onEvents) {
-      if (spec !== undefined) {
-        // Topic creation can race the broker's metadata (UNKNOWN_TOPIC_OR_PARTITION right after
-        // CreateTopics); it is idempotent, so a few retries make start-up robust to it.
-        for (let attempt = 1; ; attempt++) {
-          try {
-            await kafka.ensureTopics([spec]);
-            break;
-          } catch (err) {
-            if (attempt >= 5) throw err;
-            log.warn("creating the models topic failed; retrying", { topic, attempt, err });
-            await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
-          }
-        }
-      }
+      // The kit retries the broker's metadata race right after CreateTopics.
+      await kafka.ensureTopics(topicSpecs(options.topicPrefix, [topic]));
       producer = await kafka.createProducer();
       // A fresh group per start: the registry always replays the whole topic, it never resumes.
       consumer = kafka.createConsumer({

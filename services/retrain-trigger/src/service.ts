@@ -7,6 +7,7 @@ import {
   pingClickHouse,
   publishDeadLetters,
   topicName,
+  topicSpecs,
   type AdminServer,
   type BatchConsumer,
   type KafkaProducer,
@@ -93,11 +94,7 @@ export function createRetrainService(config: RetrainConfig, deps: RetrainService
           { name: "clickhouse", check: () => pingClickHouse(clickhouse) },
         ],
       });
-      await kafka.ensureTopics([
-        { topic: driftTopic, partitions: 3 },
-        { topic: dlqTopic(driftTopic), partitions: 1 },
-        { topic: retrainTopic, partitions: 3 },
-      ]);
+      await kafka.ensureTopics(topicSpecs(config.topicPrefix, [driftTopic, dlqTopic(driftTopic), retrainTopic]));
       producer = await kafka.createProducer();
       const output = producer;
       consumer = kafka.createConsumer({

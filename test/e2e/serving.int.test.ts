@@ -15,8 +15,8 @@ import {
   type ModelRegistry,
 } from "@loopline/proto/gen/loopline/v1/registry_pb.js";
 import type { Client } from "@loopline/proto";
-import { isolateStack } from "@loopline/testkit";
-import { eventually, startLoop } from "./stack.js";
+import { eventually, isolateStack } from "@loopline/testkit";
+import { startLoop } from "./stack.js";
 
 // The serving path end to end, every piece real: events on Kafka → feature-ingest → Kafka →
 // feature-store (Redis) → inference, which follows the real registry's change feed.

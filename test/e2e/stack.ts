@@ -97,20 +97,3 @@ export async function startLoop(t: { after(fn: () => Promise<void>): void }, s: 
   });
   return { registry: registryClient, inference: inferenceClient, inferenceAddress, featureStoreAddress };
 }
-
-/** Polls until `ok` holds (errors count as not yet), or fails with the last value seen. */
-export async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (ok(v)) return v;
-      last = v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms; last: ${last instanceof Error ? last.message : JSON.stringify(last, (_k, x: unknown) => (typeof x === "bigint" ? x.toString() : x))}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

@@ -6,3 +6,5 @@ export { startPrivateRedis } from "./private-redis.js";
 export type { PrivateRedis } from "./private-redis.js";
 export { startPrivateClickHouse } from "./private-clickhouse.js";
 export type { PrivateClickHouse } from "./private-clickhouse.js";
+export { eventually } from "./eventually.js";
+export type { EventuallyOptions } from "./eventually.js";

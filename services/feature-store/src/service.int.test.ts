@@ -6,7 +6,7 @@ import { createLogger, createMetrics, silentLogger } from "@loopline/kit";
 import { createClient, GrpcError, GrpcStatus, toFeatureValue } from "@loopline/proto";
 import { FeatureStore, FeatureUpdateSchema } from "@loopline/proto/gen/loopline/v1/features_pb.js";
 import { FeatureStatus } from "@loopline/proto/gen/loopline/v1/values_pb.js";
-import { isolateStack, startPrivateRedis, type IsolatedStack } from "@loopline/testkit";
+import { eventually, isolateStack, startPrivateRedis, type IsolatedStack } from "@loopline/testkit";
 import { loadFeatureStoreConfig } from "./config.js";
 import { createFeatureStoreService } from "./service.js";
 
@@ -49,16 +49,6 @@ async function startStore(t: Parameters<typeof isolateStack>[0], s: IsolatedStac
   return { service, client };
 }
 
-async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch((err: unknown) => err as T);
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`condition not met in ${timeoutMs}ms; last value: ${String(v)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 test("updates on loopline.features become readable over gRPC with statuses and as-of times", async (t) => {
   const s = await isolateStack(t);
   const clock = { now: T0 + 1000 };
@@ -75,6 +65,7 @@ test("updates on loopline.features become readable over gRPC with statuses and a
     () => client.getOnlineFeatures(req),
     // card-1 and card-2 may sit on different partitions: wait for both.
     (r) => !(r instanceof Error) && r.columns[0]?.values[0]?.kind.value === 2 && r.columns[0]?.statuses[1] !== FeatureStatus.NOT_FOUND,
+    20_000,
   );
   const [count, country] = res.columns;
   assert.deepEqual(res.entityIds, ["card-1", "card-2", "card-3"]);
@@ -134,7 +125,7 @@ test("Redis down: reads answer UNAVAILABLE, ingest pauses, and everything lands 
   const topic = `${s.topicPrefix}features`;
   await producer.send(topic, [{ key: "r-1", value: Buffer.from(toBinary(FeatureUpdateSchema, update("r-1", T0, 1, { txn_count_10m: 1 }))) }]);
   const read = () => client.getOnlineFeatures({ entityIds: ["r-1"], features: ["card_txn:txn_count_10m"] });
-  await eventually(read, (r) => !(r instanceof Error) && r.columns[0]?.values[0]?.kind.value === 1);
+  await eventually(read, (r) => !(r instanceof Error) && r.columns[0]?.values[0]?.kind.value === 1, 20_000);
 
   await redis.kill();
   await assert.rejects(read(), (err: unknown) => err instanceof GrpcError && err.code === GrpcStatus.UNAVAILABLE);
@@ -159,11 +150,12 @@ test("an undecodable record goes to the DLQ and does not block the partition", a
   await eventually(
     () => client.getOnlineFeatures({ entityIds: ["p-1"], features: ["card_txn:txn_count_10m"] }),
     (r) => !(r instanceof Error) && r.columns[0]?.values[0]?.kind.value === 4,
+    20_000,
   );
   const letters: string[] = [];
   const reader = s.kafka.createConsumer({ groupId: `${s.topicPrefix}dlq`, topics: [`${topic}.dlq`], handler: async (b) => void letters.push(...b.records.map((r) => r.headers["loopline-dlq-reason"]?.toString() ?? "")) });
   t.after(() => reader.close());
   await reader.start();
-  await eventually(async () => letters.length, (n) => n >= 1);
+  await eventually(async () => letters.length, (n) => n >= 1, 20_000);
   assert.deepEqual(letters, ["UNDECODABLE"]);
 });

@@ -10,7 +10,7 @@ import { createClient } from "@loopline/proto";
 import { DriftReportSchema, RetrainDecisionSchema, type RetrainDecision } from "@loopline/proto/gen/loopline/v1/drift_pb.js";
 import { Route } from "@loopline/proto/gen/loopline/v1/predictions_pb.js";
 import { ModelRegistry, Stage, type ModelSignature } from "@loopline/proto/gen/loopline/v1/registry_pb.js";
-import { isolateStack, type IsolatedStack } from "@loopline/testkit";
+import { eventually, isolateStack, type IsolatedStack } from "@loopline/testkit";
 import { createLogisticTrainer, createOnnxScorer, createRandom, exportLogisticRegressionOnnx, numericSignature, type Trainer } from "@loopline/trainer";
 import { loadRetrainConfig } from "./config.js";
 import { createRetrainService } from "./service.js";
@@ -101,21 +101,6 @@ async function insertTraffic(s: IsolatedStack, model: string, version: string, r
       ingested_at: Math.floor(now / 1000),
     })),
   );
-}
-
-async function eventually<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  for (;;) {
-    try {
-      last = await probe();
-      if (ok(last)) return last;
-    } catch {
-      // not yet
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not reached in ${timeoutMs} ms; last ${JSON.stringify(last, (_, v: unknown) => (typeof v === "bigint" ? v.toString() : v))}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 let windowEnd = Date.now();
@@ -242,7 +227,7 @@ test("drift → challenger trained, gated, shadowed, canaried and promoted; a sh
   await publish(driftReport("fraud_bad", "1", 0.8, 0.84));
 
   // 2. The shuffled-label challenger of fraud_bad is rejected at the offline gate and never registered.
-  const rejected = await eventually("fraud_bad rejected", async () => find("fraud_bad", "rejected"), (d) => d !== undefined);
+  const rejected = await eventually(async () => find("fraud_bad", "rejected"), (d) => d !== undefined, { what: "fraud_bad rejected", timeoutMs: 60_000 });
   assert.equal(rejected?.policy, "promotion");
   assert.match(rejected?.reason ?? "", /offline gate failed: AUC/);
   const rejectedEvidence = JSON.parse(rejected?.evidenceJson ?? "{}") as { gate: { checks: { name: string; value: number; limit: number }[] } };
@@ -251,13 +236,13 @@ test("drift → challenger trained, gated, shadowed, canaried and promoted; a sh
   assert.equal((await registry.getModel({ name: "fraud_bad" })).model?.versionCount, 1);
 
   // 3. fraud: declined on the clean window, triggered on the second drifted one, then v2 is registered and in shadow.
-  const triggered = await eventually("fraud triggered", async () => find("fraud", "triggered"), (d) => d !== undefined);
+  const triggered = await eventually(async () => find("fraud", "triggered"), (d) => d !== undefined, { what: "fraud triggered", timeoutMs: 60_000 });
   // Same key, same partition: the declined decisions before the trigger have arrived too.
   const declined = decisions.filter((d) => d.model === "fraud" && d.action === "declined").map((d) => d.reason);
   assert.match(declined[0] ?? "", /drift: drifted_share 0\.200 < 0\.5/);
   assert.match(declined[1] ?? "", /drift: drifted_share 0\.800 ≥ 0\.5, 1 of 2 consecutive windows/);
   assert.equal(triggered?.policy, "drift");
-  await eventually("v2 in shadow", () => stageOf("fraud", "2"), (stage) => stage === Stage.SHADOW);
+  await eventually(() => stageOf("fraud", "2"), (stage) => stage === Stage.SHADOW, { what: "v2 in shadow", timeoutMs: 60_000 });
   const v2 = (await registry.getVersion({ model: "fraud", version: "2" })).version;
   assert.ok(v2 !== undefined);
   assert.equal(v2.lineage?.parentVersion, "1");
@@ -276,7 +261,7 @@ test("drift → challenger trained, gated, shadowed, canaried and promoted; a sh
   const mirrored = traffic(3, 400, "shadow");
   await insertTraffic(s, "fraud", "1", "production", mirrored, await scores(weak, signature, mirrored.x), false);
   await insertTraffic(s, "fraud", "2", "shadow", mirrored, await scores(v2Onnx, v2Signature, mirrored.x), true);
-  await eventually("v2 in canary", () => stageOf("fraud", "2"), (stage) => stage === Stage.CANARY);
+  await eventually(() => stageOf("fraud", "2"), (stage) => stage === Stage.CANARY, { what: "v2 in canary", timeoutMs: 60_000 });
   assert.equal((await registry.getVersion({ model: "fraud", version: "2" })).version?.serving?.canaryPercent, 25);
   assert.match(find("fraud", "canary")?.reason ?? "", /paired bootstrap/);
 
@@ -285,14 +270,14 @@ test("drift → challenger trained, gated, shadowed, canaried and promoted; a sh
   await insertTraffic(s, "fraud", "2", "canary", canaryTraffic, await scores(v2Onnx, v2Signature, canaryTraffic.x), true);
   const rest = traffic(5, 300, "rest");
   await insertTraffic(s, "fraud", "1", "production", rest, await scores(weak, signature, rest.x), true);
-  await eventually("v2 in production", async () => (await registry.getModel({ name: "fraud" })).model?.productionVersion, (v) => v === "2");
-  const promoted = await eventually("promoted decision", async () => find("fraud", "promoted"), (d) => d !== undefined);
+  await eventually(async () => (await registry.getModel({ name: "fraud" })).model?.productionVersion, (v) => v === "2", { what: "v2 in production", timeoutMs: 60_000 });
+  const promoted = await eventually(async () => find("fraud", "promoted"), (d) => d !== undefined, { what: "promoted decision", timeoutMs: 60_000 });
   assert.equal(promoted?.challengerVersion, "2");
 
   // 6. The new champion's live AUC falls well below v1's (0.70 − 0.05): automatic rollback to v1.
   await publish(driftReport("fraud", "2", 0.1, 0.55));
-  await eventually("rolled back to v1", async () => (await registry.getModel({ name: "fraud" })).model?.productionVersion, (v) => v === "1");
-  const rolledBack = await eventually("rolled_back decision", async () => find("fraud", "rolled_back"), (d) => d !== undefined);
+  await eventually(async () => (await registry.getModel({ name: "fraud" })).model?.productionVersion, (v) => v === "1", { what: "rolled back to v1", timeoutMs: 60_000 });
+  const rolledBack = await eventually(async () => find("fraud", "rolled_back"), (d) => d !== undefined, { what: "rolled_back decision", timeoutMs: 60_000 });
   assert.equal(rolledBack?.modelVersion, "2");
   assert.match(rolledBack?.reason ?? "", /live AUC 0\.5500 < previous champion's 0\.7000/);
   const retrainId = (d: RetrainDecision | undefined) => (JSON.parse(d?.evidenceJson ?? "{}") as { retrain_id?: string }).retrain_id;
@@ -313,10 +298,10 @@ test("drift → challenger trained, gated, shadowed, canaried and promoted; a sh
   ]);
   const forcedVersion = forced.version?.version ?? "";
   await registry.transitionStage({ model: "fraud_bad", version: forcedVersion, toStage: Stage.PRODUCTION, expectedStage: Stage.CANDIDATE, expectedProductionVersion: forcedProduction, actor: "operator", reason: "hotfix without gates" });
-  const watching = await eventually("watching the forced champion", async () => decisions.find((d) => d.model === "fraud_bad" && d.action === "watching"), (d) => d !== undefined);
+  const watching = await eventually(async () => decisions.find((d) => d.model === "fraud_bad" && d.action === "watching"), (d) => d !== undefined, { what: "watching the forced champion", timeoutMs: 60_000 });
   assert.equal(watching?.modelVersion, forcedVersion);
   await publish(driftReport("fraud_bad", forcedVersion, 0.1, 0.55));
-  await eventually("forced champion rolled back", async () => (await registry.getModel({ name: "fraud_bad" })).model?.productionVersion, (v) => v === forcedProduction);
+  await eventually(async () => (await registry.getModel({ name: "fraud_bad" })).model?.productionVersion, (v) => v === forcedProduction, { what: "forced champion rolled back", timeoutMs: 60_000 });
   const undone = decisions.find((d) => d.model === "fraud_bad" && d.action === "rolled_back");
   assert.match(undone?.reason ?? "", /live AUC 0\.5500 < previous champion's 0\.9000/);
 });

@@ -185,11 +185,59 @@ export function createKafka(options: KafkaOptions): KafkaKit {
 export interface ProducerOptions {
   /** Compression of batches: "none" (default) or "gzip" (kafkajs ships only gzip built in). */
   compression?: "none" | "gzip";
+  /**
+   * Upper bound, in bytes, of the records one produce request carries (estimated from keys, values
+   * and headers). Larger sends are split into consecutive requests, sent in order. Default
+   * 900,000: under the broker's default message.max.bytes (1,048,588), which a single partition's
+   * batch must not exceed; kafkajs itself never splits.
+   */
+  maxRequestBytes?: number;
+}
+
+/** Default of ProducerOptions.maxRequestBytes. */
+export const DEFAULT_MAX_REQUEST_BYTES = 900_000;
+// Per-record framing in a v2 record batch (length, attributes, deltas, key and value lengths,
+// header count), rounded up.
+const RECORD_OVERHEAD_BYTES = 24;
+
+const byteSize = (v: string | Buffer | null | undefined): number => (v == null ? 0 : typeof v === "string" ? Buffer.byteLength(v) : v.length);
+
+/** Estimated size of a record inside a produce request. */
+export function recordBytes(r: OutgoingRecord): number {
+  let n = RECORD_OVERHEAD_BYTES + byteSize(r.key) + byteSize(r.value);
+  if (r.headers !== undefined) for (const k in r.headers) n += 8 + Buffer.byteLength(k) + byteSize(r.headers[k]);
+  return n;
+}
+
+/**
+ * Splits records, in order, into runs of at most maxBytes (estimated); a record larger than that
+ * travels alone (and the broker's refusal then names the problem).
+ */
+export function splitBySize<T>(records: readonly T[], maxBytes: number, size: (r: T) => number): T[][] {
+  const chunks: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  for (const r of records) {
+    const n = size(r);
+    if (current.length > 0 && bytes + n > maxBytes) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(r);
+    bytes += n;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
 }
 
 /** A connected producer. Every send waits for all in-sync replicas (acks=all) and is idempotent. */
 export interface KafkaProducer {
-  /** Publishes records to one topic; resolves once durable. */
+  /**
+   * Publishes records to one topic; resolves once durable. Large sends go as several requests of at
+   * most maxRequestBytes, in order; if one fails, the ones before it may already be durable (callers
+   * are at-least-once anyway).
+   */
   send(topic: string, records: readonly OutgoingRecord[]): Promise<void>;
   /** Publishes to several topics in one request per broker; resolves once durable. */
   sendBatch(batches: readonly { topic: string; records: readonly OutgoingRecord[] }[]): Promise<void>;
@@ -208,6 +256,7 @@ async function createProducer(kafka: Kafka, log: Logger, options: ProducerOption
   });
   await producer.connect();
   const compression = options.compression === "gzip" ? 1 : 0;
+  const maxBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
   const toMessages = (records: readonly OutgoingRecord[]) =>
     records.map((r) => ({
       key: r.key ?? null,
@@ -224,18 +273,25 @@ async function createProducer(kafka: Kafka, log: Logger, options: ProducerOption
     }
   };
   return {
-    send: (topic, records) =>
-      records.length === 0 ? Promise.resolve() : wrap(() => producer.send({ topic, acks: -1, compression, messages: toMessages(records) })),
-    sendBatch: (batches) => {
-      const nonEmpty = batches.filter((b) => b.records.length > 0);
-      if (nonEmpty.length === 0) return Promise.resolve();
-      return wrap(() =>
-        producer.sendBatch({
-          acks: -1,
-          compression,
-          topicMessages: nonEmpty.map((b) => ({ topic: b.topic, messages: toMessages(b.records) })),
-        }),
-      );
+    send: async (topic, records) => {
+      for (const chunk of splitBySize(records, maxBytes, recordBytes)) {
+        await wrap(() => producer.send({ topic, acks: -1, compression, messages: toMessages(chunk) }));
+      }
+    },
+    sendBatch: async (batches) => {
+      // Flattened in order, split by size, regrouped by topic within each request.
+      const flat = batches.flatMap((b) => b.records.map((record) => ({ topic: b.topic, record })));
+      for (const chunk of splitBySize(flat, maxBytes, (e) => recordBytes(e.record))) {
+        const byTopic = new Map<string, OutgoingRecord[]>();
+        for (const { topic, record } of chunk) {
+          const list = byTopic.get(topic);
+          if (list === undefined) byTopic.set(topic, [record]);
+          else list.push(record);
+        }
+        await wrap(() =>
+          producer.sendBatch({ acks: -1, compression, topicMessages: [...byTopic].map(([topic, recs]) => ({ topic, messages: toMessages(recs) })) }),
+        );
+      }
     },
     close: async () => {
       await producer.disconnect();

@@ -4,10 +4,12 @@ import { fileURLToPath } from "node:url";
 import { test } from "node:test";
 import { fromBinary } from "@bufbuild/protobuf";
 import { builtinRegistry, compareEvents, replayEvents, type Event } from "@loopline/features";
-import type { ConsumedRecord, OutgoingRecord } from "@loopline/kit";
+import { UnavailableError, createMetrics, silentLogger, type ConsumedRecord, type KafkaProducer, type OutgoingRecord } from "@loopline/kit";
 import { fromFeatureValue } from "@loopline/proto";
 import { FeatureUpdateSchema } from "@loopline/proto/gen/loopline/v1/features_pb.js";
 import { isolateStack, type IsolatedStack } from "@loopline/testkit";
+import { loadFeatureIngestConfig } from "./config.js";
+import { createFeatureIngestService } from "./service.js";
 
 // Integration: feature-ingest as a real process against the real Kafka and Redis.
 
@@ -118,7 +120,11 @@ test("killing feature-ingest mid-stream and restarting it gives exactly the feat
   child = startIngest(s);
   await waitForCommitted(s, `${s.topicPrefix}ingest`, eventsTopic, 90_000);
 
-  // What a store keeps: per card, the update with the greatest (asOf, revision).
+  await assertFeaturesEqualReplay(s, events);
+});
+
+/** What a store keeps from the features topic (per card, the greatest (asOf, revision)) equals a clean replay. */
+async function assertFeaturesEqualReplay(s: IsolatedStack, events: readonly Event[]): Promise<void> {
   const updates = await readAll(s, `${s.topicPrefix}features`, events.length);
   const kept = new Map<string, { asOf: number; revision: number; values: Record<string, unknown> }>();
   for (const r of updates) {
@@ -139,6 +145,43 @@ test("killing feature-ingest mid-stream and restarting it gives exactly the feat
     assert.equal(got.revision, exp.revision, `${card}: each event counted exactly once`);
     assert.deepEqual(got.values, { ...exp.values }, `${card} values`);
   }
+}
+
+test("a publish that fails halfway is retried from the checkpoint: no update is lost, no event counted twice", async (t) => {
+  const s = await isolateStack(t);
+  const eventsTopic = `${s.topicPrefix}events`;
+  const featuresTopic = `${s.topicPrefix}features`;
+  const { records, events } = makeStream(11);
+  const config = loadFeatureIngestConfig({
+    LOOPLINE_KAFKA_BROKERS: s.endpoints.kafkaBrokers.join(","),
+    LOOPLINE_REDIS_URL: s.endpoints.redisUrl,
+    LOOPLINE_TOPIC_PREFIX: s.topicPrefix,
+    LOOPLINE_FEATURE_INGEST_STATE_PREFIX: s.redisPrefix,
+    LOOPLINE_FEATURE_INGEST_GROUP: `${s.topicPrefix}ingest`,
+    LOOPLINE_FEATURE_INGEST_ADMIN_PORT: "0",
+    LOOPLINE_FEATURE_INGEST_MAX_CLOCK_SKEW: "3650d",
+  });
+  // Every third publish of feature updates gets half its records out, then fails as an outage would.
+  let sends = 0;
+  let failures = 0;
+  const flaky = (p: KafkaProducer): KafkaProducer => ({
+    ...p,
+    send: async (topic, recs) => {
+      if (topic !== featuresTopic || recs.length < 2 || ++sends % 3 !== 0) return p.send(topic, recs);
+      failures++;
+      await p.send(topic, recs.slice(0, recs.length >> 1));
+      throw new UnavailableError("kafka", "injected: publish failed halfway");
+    },
+  });
+  const service = createFeatureIngestService(config, { logger: silentLogger, metrics: createMetrics({ service: "feature-ingest" }), wrapProducer: flaky });
+  await service.start();
+  t.after(() => service.close());
+  const producer = await s.kafka.createProducer();
+  t.after(() => producer.close());
+  for (let i = 0; i < records.length; i += 100) await producer.send(eventsTopic, records.slice(i, i + 100));
+  await waitForCommitted(s, `${s.topicPrefix}ingest`, eventsTopic, 90_000);
+  assert.ok(failures > 0, "the fault was injected");
+  await assertFeaturesEqualReplay(s, events);
 });
 
 test("each class of bad input reaches loopline.events.dlq with its reason through the real Kafka", async (t) => {

@@ -27,6 +27,8 @@ export interface FeatureIngestDeps {
   views?: readonly FeatureView[];
   /** Clock for future-time validation (tests). Default Date.now. */
   now?: () => number;
+  /** Wraps the producer (fault injection in tests). Default: the producer as is. */
+  wrapProducer?: (producer: KafkaProducer) => KafkaProducer;
 }
 
 /** A built feature-ingest. */
@@ -136,7 +138,7 @@ export function createFeatureIngestService(config: FeatureIngestConfig, deps: Fe
       });
       await kafka.ensureTopics(topicSpecs(config.topicPrefix, [eventsTopic, dlqTopic(eventsTopic), featuresTopic]));
       producer = await kafka.createProducer();
-      const out = producer;
+      const out = deps.wrapProducer?.(producer) ?? producer;
       consumer = kafka.createConsumer({
         groupId: config.consumerGroup,
         topics: [eventsTopic],
@@ -153,10 +155,18 @@ export function createFeatureIngestService(config: FeatureIngestConfig, deps: Fe
             const state = await stateOf(batch.partition);
             const outcome = processBatch(batch.records, state, views, validator);
             const producedAt = Date.now();
-            // Durable before the state is saved, saved before the offsets are committed (by the kit).
-            await out.send(featuresTopic, outcome.updates.map((u) => updateRecord(u, producedAt)));
-            if (outcome.dead.length > 0) await publishDeadLetters(out, "feature-ingest", outcome.dead);
-            await stateStore.save(state, outcome.touched);
+            try {
+              // Durable before the state is saved, saved before the offsets are committed (by the kit).
+              await out.send(featuresTopic, outcome.updates.map((u) => updateRecord(u, producedAt)));
+              if (outcome.dead.length > 0) await publishDeadLetters(out, "feature-ingest", outcome.dead);
+              await stateStore.save(state, outcome.touched);
+            } catch (err) {
+              // The engines already hold this batch, but nothing past the last checkpoint is durable.
+              // The kit retries the batch in place: it must start from the checkpoint, or every event
+              // of the batch would look like a redelivery and its updates would never be published.
+              partitions.delete(batch.partition);
+              throw err;
+            }
             published.inc(outcome.updates.length);
             events.inc({ outcome: "accepted", reason: "" }, outcome.accepted);
             if (outcome.duplicates > 0) events.inc({ outcome: "duplicate", reason: "" }, outcome.duplicates);

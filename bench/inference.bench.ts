@@ -9,6 +9,8 @@
 //      (measured first; the throughput runs then use the production version alone)
 // Prediction records are encoded (protobuf, as the Kafka sink does) and discarded: Kafka is measured by the integration test,
 // not here. Run: node --conditions=@loopline/source --import tsx --expose-gc bench/inference.bench.ts
+// BENCH_INFERENCE_ONLY=predictbatch runs figure 2 alone (with the RSS figure, measured anyway), for
+// profiling and repeated runs of the hot path.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -25,6 +27,9 @@ import { createModelFolder } from "../services/inference/src/testing/harness.js"
 import { linearSigmoidModel } from "../services/inference/src/testing/onnx-models.js";
 
 const SECONDS = Number(process.env["BENCH_INFERENCE_SECONDS"] ?? 4);
+const ONLY = process.env["BENCH_INFERENCE_ONLY"] ?? "";
+if (ONLY !== "" && ONLY !== "predictbatch") throw new Error(`BENCH_INFERENCE_ONLY=${ONLY}: only "predictbatch" is known`);
+const all = ONLY === "";
 const CONCURRENCY = 64;
 const root = fileURLToPath(new URL("..", import.meta.url));
 const testing = join(root, "services/inference/src/testing");
@@ -139,22 +144,25 @@ await folder.remove("fraud", "3");
 await source.refresh();
 await service.repository.idle();
 
-const echo = await startEchoServer(INFER);
-const echoPredict = await startEchoServer("/loopline.v1.Inference/Predict");
-const pct = (a: number, b: number) => a / b;
-
 // --- 1. unary throughput vs echo ----------------------------------------------------------------
+const echo = all ? await startEchoServer(INFER) : undefined;
+const echoPredict = all ? await startEchoServer("/loopline.v1.Inference/Predict") : undefined;
 const inferPayload = modelInfer(1);
-const echoInfer = await load(echo.port, INFER, inferPayload);
-const looplineInfer = await load(service.port, INFER, inferPayload);
-console.log(`ModelInfer unary: loopline ${looplineInfer.perSecond.toFixed(0)} req/s, echo ${echoInfer.perSecond.toFixed(0)} req/s (payload ${inferPayload.length} B, ${CONCURRENCY} in flight)`);
-results.push({ name: "ModelInfer unary req/s vs grpc-js echo", loopline: looplineInfer.perSecond, baseline: echoInfer.perSecond, unit: "req/s", ratio: pct(looplineInfer.perSecond, echoInfer.perSecond), target: ">= 0.5x echo", ok: looplineInfer.perSecond >= 0.5 * echoInfer.perSecond && looplineInfer.errors === 0 });
+let maxInferPerSecond = 0;
+if (echo !== undefined && echoPredict !== undefined) {
+  const pct = (a: number, b: number) => a / b;
+  const echoInfer = await load(echo.port, INFER, inferPayload);
+  const looplineInfer = await load(service.port, INFER, inferPayload);
+  console.log(`ModelInfer unary: loopline ${looplineInfer.perSecond.toFixed(0)} req/s, echo ${echoInfer.perSecond.toFixed(0)} req/s (payload ${inferPayload.length} B, ${CONCURRENCY} in flight)`);
+  results.push({ name: "ModelInfer unary req/s vs grpc-js echo", loopline: looplineInfer.perSecond, baseline: echoInfer.perSecond, unit: "req/s", ratio: pct(looplineInfer.perSecond, echoInfer.perSecond), target: ">= 0.5x echo", ok: looplineInfer.perSecond >= 0.5 * echoInfer.perSecond && looplineInfer.errors === 0 });
 
-const predictPayload = toBinary(PredictRequestSchema, create(PredictRequestSchema, { model: "fraud", entityId: "card-000042", requestId: "bench-request-0001" }));
-const echoP = await load(echoPredict.port, "/loopline.v1.Inference/Predict", predictPayload);
-const looplinePredict = await load(service.port, "/loopline.v1.Inference/Predict", predictPayload);
-console.log(`Predict unary (features from the fake store process): loopline ${looplinePredict.perSecond.toFixed(0)} req/s, echo ${echoP.perSecond.toFixed(0)} req/s`);
-results.push({ name: "Predict unary req/s vs grpc-js echo (fake feature store)", loopline: looplinePredict.perSecond, baseline: echoP.perSecond, unit: "req/s", ratio: pct(looplinePredict.perSecond, echoP.perSecond), target: ">= 0.5x echo", ok: looplinePredict.perSecond >= 0.5 * echoP.perSecond && looplinePredict.errors === 0 });
+  const predictPayload = toBinary(PredictRequestSchema, create(PredictRequestSchema, { model: "fraud", entityId: "card-000042", requestId: "bench-request-0001" }));
+  const echoP = await load(echoPredict.port, "/loopline.v1.Inference/Predict", predictPayload);
+  const looplinePredict = await load(service.port, "/loopline.v1.Inference/Predict", predictPayload);
+  console.log(`Predict unary (features from the fake store process): loopline ${looplinePredict.perSecond.toFixed(0)} req/s, echo ${echoP.perSecond.toFixed(0)} req/s`);
+  results.push({ name: "Predict unary req/s vs grpc-js echo (fake feature store)", loopline: looplinePredict.perSecond, baseline: echoP.perSecond, unit: "req/s", ratio: pct(looplinePredict.perSecond, echoP.perSecond), target: ">= 0.5x echo", ok: looplinePredict.perSecond >= 0.5 * echoP.perSecond && looplinePredict.errors === 0 });
+  maxInferPerSecond = looplineInfer.perSecond;
+}
 
 // --- 2. PredictBatch 512 ------------------------------------------------------------------------
 const entities = Array.from({ length: 512 }, (_, i) => `card-${String(i).padStart(6, "0")}`);
@@ -174,37 +182,39 @@ console.log(`PredictBatch 512 entities (fake feature store process, records enco
 results.push({ name: "PredictBatch 512 entities, predictions/s (fake feature store)", loopline: predictionsPerSecond, unit: "req/s", target: ">= 100000 predictions/s", ok: predictionsPerSecond >= 100_000 && batch.errors === 0 });
 results.push({ name: "PredictBatch 512 entities, predictions per service CPU-second", loopline: perCpuSecond, unit: "req/s", target: ">= 100000 per CPU-second", ok: perCpuSecond >= 100_000 && batch.errors === 0 });
 
-// --- 3. ModelInfer at batch 1 and 64 vs bare session.run -----------------------------------------
-for (const rows of [1, 64]) {
-  const bare = await bareSessionRowsPerSecond(model(-0.5), "x", COLUMNS, rows, SECONDS / 2);
-  const served = await load(service.port, INFER, modelInfer(rows), ["--concurrency", rows === 1 ? String(CONCURRENCY) : "8"]);
-  const rowsPerSecond = served.perSecond * rows;
-  console.log(`ModelInfer batch ${rows}: loopline ${rowsPerSecond.toFixed(0)} rows/s over gRPC, bare session.run ${bare.toFixed(0)} rows/s in-process`);
-  results.push({
-    name: `ModelInfer batch ${rows} rows/s vs bare session.run`,
-    loopline: rowsPerSecond,
-    baseline: bare,
-    unit: "req/s",
-    ratio: rowsPerSecond / bare,
-    // At batch 1 the bare loop does no I/O at all; gRPC framing is most of the cost (see the echo
-    // ratio). At batch 64 the model's work dominates and the serving overhead must be small.
-    target: "report (no errors)",
-    ok: served.errors === 0,
-  });
-}
+// --- 3. ModelInfer at batch 1 and 64 vs bare session.run; 4. latency at half the maximum load -----
+if (all) {
+  for (const rows of [1, 64]) {
+    const bare = await bareSessionRowsPerSecond(model(-0.5), "x", COLUMNS, rows, SECONDS / 2);
+    const served = await load(service.port, INFER, modelInfer(rows), ["--concurrency", rows === 1 ? String(CONCURRENCY) : "8"]);
+    const rowsPerSecond = served.perSecond * rows;
+    console.log(`ModelInfer batch ${rows}: loopline ${rowsPerSecond.toFixed(0)} rows/s over gRPC, bare session.run ${bare.toFixed(0)} rows/s in-process`);
+    results.push({
+      name: `ModelInfer batch ${rows} rows/s vs bare session.run`,
+      loopline: rowsPerSecond,
+      baseline: bare,
+      unit: "req/s",
+      ratio: rowsPerSecond / bare,
+      // At batch 1 the bare loop does no I/O at all; gRPC framing is most of the cost (see the echo
+      // ratio). At batch 64 the model's work dominates and the serving overhead must be small.
+      target: "report (no errors)",
+      ok: served.errors === 0,
+    });
+  }
 
-// --- 4. latency at half the maximum load --------------------------------------------------------
-const half = Math.max(100, Math.floor(looplineInfer.perSecond / 2));
-const atHalf = await load(service.port, INFER, inferPayload, ["--rate", String(half), "--concurrency", "256"]);
-console.log(`ModelInfer at ${half} req/s (half of max): p50 ${atHalf.p50Ms.toFixed(2)} ms, p99 ${atHalf.p99Ms.toFixed(2)} ms`);
-results.push({ name: `ModelInfer p50 at half max load (${half} req/s)`, loopline: atHalf.p50Ms, unit: "ms", target: "< 2 ms", ok: atHalf.p50Ms < 2 && atHalf.errors === 0 });
-results.push({ name: `ModelInfer p99 at half max load (${half} req/s)`, loopline: atHalf.p99Ms, unit: "ms", target: "< 10 ms", ok: atHalf.p99Ms < 10 && atHalf.errors === 0 });
+  // 4.
+  const half = Math.max(100, Math.floor(maxInferPerSecond / 2));
+  const atHalf = await load(service.port, INFER, inferPayload, ["--rate", String(half), "--concurrency", "256"]);
+  console.log(`ModelInfer at ${half} req/s (half of max): p50 ${atHalf.p50Ms.toFixed(2)} ms, p99 ${atHalf.p99Ms.toFixed(2)} ms`);
+  results.push({ name: `ModelInfer p50 at half max load (${half} req/s)`, loopline: atHalf.p50Ms, unit: "ms", target: "< 2 ms", ok: atHalf.p50Ms < 2 && atHalf.errors === 0 });
+  results.push({ name: `ModelInfer p99 at half max load (${half} req/s)`, loopline: atHalf.p99Ms, unit: "ms", target: "< 10 ms", ok: atHalf.p99Ms < 10 && atHalf.errors === 0 });
+}
 
 console.log(`RSS after the load: ${rssMb().toFixed(0)} MB`);
 
 await service.close();
-await echo.close();
-await echoPredict.close();
+await echo?.close();
+await echoPredict?.close();
 fake.proc.kill("SIGTERM");
 await folder.cleanup();
 await rm(scratch, { recursive: true, force: true });

@@ -5,14 +5,16 @@ import { GrpcError, GrpcStatus } from "@loopline/proto";
 import type { PredictBatchRequest, PredictBatchResponse, PredictRequest, PredictResponse } from "@loopline/proto/gen/loopline/v1/inference_pb.js";
 import { PredictBatchResponseSchema, PredictResponseSchema } from "@loopline/proto/gen/loopline/v1/inference_pb.js";
 import { Route, type ModelOutput } from "@loopline/proto/gen/loopline/v1/predictions_pb.js";
-import { FeatureStatus, FeatureValueSchema, type FeatureValue } from "@loopline/proto/gen/loopline/v1/values_pb.js";
+import { FeatureStatus, type FeatureValue } from "@loopline/proto/gen/loopline/v1/values_pb.js";
 import { SignatureError, type SignatureEncoder } from "@loopline/signature";
 import { failureReason, invalidArgument, toGrpcError } from "./errors.js";
 import { FeatureStoreUnavailableError, type FeatureFetcher, type FetchedFeatures } from "./feature-client.js";
+import { KIND_FLAG, KIND_INTEGER, KIND_NUMBER, KIND_TEXT, type FeatureColumnData } from "./feature-columns.js";
 import type { InferenceMetrics } from "./inference-metrics.js";
 import type { LoadedVersion } from "./loaded-version.js";
 import type { ModelRepository, ModelSlots } from "./model-repository.js";
 import type { PredictionLog } from "./prediction-log.js";
+import { BatchedRecord, outputsAt, type InputSource, type RecordBatch } from "./record-batch.js";
 import { chooseRoute } from "./routing.js";
 import type { HostTensor } from "./tensor.js";
 
@@ -46,8 +48,11 @@ interface Evaluation {
   readonly count: number;
   readonly scores: Float64Array;
   readonly decisions: boolean[];
-  /** Feature values (signature order) per entity as served (NULL_VALUE where absent), for the prediction log. */
-  readonly values: FeatureValue[][];
+  /** Where each input's values come from (signature order), for the prediction log. */
+  readonly sources: readonly InputSource[];
+  readonly fromStore: readonly boolean[];
+  /** rows[j]: entity j's row in the store columns. */
+  readonly rows: readonly number[];
   /** Statuses row-major: entity j's at [j * inputs, (j + 1) * inputs). */
   readonly statuses: FeatureStatus[];
   readonly outputs: readonly HostTensor[];
@@ -61,10 +66,45 @@ interface EntityBatch {
   requestFeatures: Readonly<Record<string, FeatureValue>>;
 }
 
-/** A value with no kind: what the log records for a feature that was not there. Shared, never mutated. */
-const NULL_VALUE: FeatureValue = create(FeatureValueSchema);
+/**
+ * What the signature encoder is handed for a store value: one object per kind, refilled for every
+ * value (the encoder reads it and lets go), so decoding columns makes no message per value.
+ */
+const scratch = {
+  number: { $typeName: "loopline.v1.FeatureValue", kind: { case: "number", value: 0 } } as { $typeName: "loopline.v1.FeatureValue"; kind: { case: "number"; value: number } },
+  text: { $typeName: "loopline.v1.FeatureValue", kind: { case: "text", value: "" } } as { $typeName: "loopline.v1.FeatureValue"; kind: { case: "text"; value: string } },
+  flag: { $typeName: "loopline.v1.FeatureValue", kind: { case: "flag", value: false } } as { $typeName: "loopline.v1.FeatureValue"; kind: { case: "flag"; value: boolean } },
+  integer: { $typeName: "loopline.v1.FeatureValue", kind: { case: "integer", value: 0n } } as { $typeName: "loopline.v1.FeatureValue"; kind: { case: "integer"; value: bigint } },
+};
+
+/** Row r of a store column as a (scratch) FeatureValue; undefined when it has no kind. */
+function scratchValue(column: FeatureColumnData, r: number): FeatureValue | undefined {
+  switch (column.kinds[r]) {
+    case KIND_NUMBER:
+      scratch.number.kind.value = column.numbers[r] as number;
+      return scratch.number;
+    case KIND_TEXT:
+      scratch.text.kind.value = column.others[r] as string;
+      return scratch.text;
+    case KIND_FLAG:
+      scratch.flag.kind.value = column.numbers[r] === 1;
+      return scratch.flag;
+    case KIND_INTEGER:
+      scratch.integer.kind.value = column.others[r] as bigint;
+      return scratch.integer;
+    default:
+      return undefined;
+  }
+}
 
 const ROUTE_LABEL = { [Route.PRODUCTION]: "production", [Route.CANARY]: "canary", [Route.SHADOW]: "shadow", [Route.UNSPECIFIED]: "none" } as const;
+
+const outputNames = new WeakMap<LoadedVersion, string[]>();
+function outputNamesOf(version: LoadedVersion): string[] {
+  let names = outputNames.get(version);
+  if (names === undefined) outputNames.set(version, (names = version.outputs.map((o) => o.name)));
+  return names;
+}
 
 /** Signature facts needed per request, computed once per loaded version. */
 const storeRefCache = new WeakMap<LoadedVersion, { refs: string[]; key: string; storeIndex: number[]; scoreOutput: number }>();
@@ -133,25 +173,30 @@ export function createPredictor(options: PredictorOptions): Predictor {
     const inputs = encoder.inputs.length;
     const matrix = new Float32Array(n * columns);
     const statuses = new Array<FeatureStatus>(n * inputs);
-    const values: FeatureValue[][] = new Array(n);
+    const sources = new Array<InputSource>(inputs);
+    const fromStore = new Array<boolean>(inputs);
+    for (let i = 0; i < inputs; i++) {
+      const s = plan.storeIndex[i] as number;
+      fromStore[i] = s >= 0 && fetched !== undefined;
+      sources[i] = s < 0 ? batch.requestFeatures[(encoder.inputs[i] as SignatureEncoder["inputs"][number]).ref] : fetched?.columns[s];
+    }
+    const rows = fetched?.rows ?? [];
+    // Statuses of request-time features (and of store features when the store is away): the same for every entity.
+    const fixedStatus = sources.map((source, i) =>
+      fromStore[i] === true ? FeatureStatus.UNSPECIFIED : source === undefined || (source as FeatureValue).kind.case === undefined ? FeatureStatus.NOT_FOUND : FeatureStatus.PRESENT,
+    );
     for (let j = 0; j < n; j++) {
-      const row: FeatureValue[] = new Array(inputs);
+      const r = rows[j] as number;
       for (let i = 0; i < inputs; i++) {
-        const input = encoder.inputs[i] as SignatureEncoder["inputs"][number];
+        const source = sources[i];
         let value: FeatureValue | undefined;
         let status: FeatureStatus;
-        const s = plan.storeIndex[i] as number;
-        if (s < 0) {
-          value = batch.requestFeatures[input.ref];
-          status = value === undefined || value.kind.case === undefined ? FeatureStatus.NOT_FOUND : FeatureStatus.PRESENT;
-        } else if (fetched === undefined) {
-          value = undefined;
-          status = FeatureStatus.NOT_FOUND;
+        if (fromStore[i] === true) {
+          value = scratchValue(source as FeatureColumnData, r);
+          status = (source as FeatureColumnData).statuses[r] as number;
         } else {
-          const column = fetched.columns[s] as FetchedFeatures["columns"][number];
-          const r = fetched.rows[j] as number;
-          value = column.values[r];
-          status = column.statuses[r] ?? FeatureStatus.UNSPECIFIED;
+          value = source as FeatureValue | undefined;
+          status = fixedStatus[i] as FeatureStatus;
         }
         try {
           encoder.encodeInput(i, value, status, matrix, j * columns);
@@ -159,10 +204,8 @@ export function createPredictor(options: PredictorOptions): Predictor {
           if (err instanceof SignatureError) throw new SignatureError(err.code, `entity ${batch.ids[j] ?? ""}: ${err.message}`, err.feature);
           throw err;
         }
-        row[i] = value ?? NULL_VALUE;
         statuses[j * inputs + i] = status;
       }
-      values[j] = row;
     }
     const outputs = await infer(version, matrix, n, columns, signal);
     const score = outputs[plan.scoreOutput] as HostTensor;
@@ -182,7 +225,9 @@ export function createPredictor(options: PredictorOptions): Predictor {
       count: n,
       scores,
       decisions,
-      values,
+      sources,
+      fromStore,
+      rows,
       statuses,
       outputs,
       degraded,
@@ -214,45 +259,32 @@ export function createPredictor(options: PredictorOptions): Predictor {
     });
   };
 
-  const outputsOf = (evaluation: Evaluation, j: number): ModelOutput[] => {
-    const out: ModelOutput[] = [];
-    evaluation.outputs.forEach((tensor, o) => {
-      if (Array.isArray(tensor.data) || tensor.type === "bool") return;
-      const data = tensor.data as Float32Array;
-      const perRow = data.length / evaluation.count;
-      const values = new Array<number>(perRow);
-      for (let k = 0; k < perRow; k++) values[k] = Number(data[j * perRow + k]);
-      // A plain message object: create() costs a reflection walk per record on the hot path.
-      out.push({ $typeName: "loopline.v1.ModelOutput", name: evaluation.version.outputs[o]?.name ?? "", values });
-    });
-    return out;
-  };
+  const outputsOf = (evaluation: Evaluation, j: number): ModelOutput[] =>
+    outputsAt(evaluation.outputs, outputNamesOf(evaluation.version), evaluation.count, j);
 
   /** Appends one record per entity of an evaluation to the prediction log. */
   const record = (evaluation: Evaluation, route: Route, batch: EntityBatch, requestIds: readonly string[], startedAt: number, indexes?: readonly number[]): void => {
-    const timeMs = BigInt(Date.now());
-    const latencyUs = Math.min(0xffffffff, Math.round((performance.now() - startedAt) * 1000));
-    const inputs = evaluation.encoder.inputs.length;
-    const featureRefs = evaluation.encoder.featureRefs as string[];
+    const shared: RecordBatch = {
+      timeMs: BigInt(Date.now()),
+      model: evaluation.version.model,
+      modelVersion: evaluation.version.version,
+      route,
+      featureRefs: evaluation.encoder.featureRefs as string[],
+      sources: evaluation.sources,
+      fromStore: evaluation.fromStore,
+      rows: evaluation.rows,
+      statuses: evaluation.statuses,
+      scores: evaluation.scores,
+      decisions: evaluation.decisions,
+      count: evaluation.count,
+      outputs: evaluation.outputs,
+      outputNames: outputNamesOf(evaluation.version),
+      latencyUs: Math.min(0xffffffff, Math.round((performance.now() - startedAt) * 1000)),
+      degraded: evaluation.degraded,
+    };
     for (let j = 0; j < evaluation.count; j++) {
       const k = indexes === undefined ? j : (indexes[j] as number);
-      options.log.append({
-        $typeName: "loopline.v1.PredictionRecord",
-        requestId: requestIds[k] as string,
-        timeMs,
-        model: evaluation.version.model,
-        modelVersion: evaluation.version.version,
-        route,
-        entityId: batch.ids[j] as string,
-        featureRefs,
-        featureValues: evaluation.values[j] as FeatureValue[],
-        featureStatuses: evaluation.statuses.slice(j * inputs, (j + 1) * inputs),
-        score: evaluation.scores[j] as number,
-        decision: evaluation.decisions[j] as boolean,
-        outputs: outputsOf(evaluation, j),
-        latencyUs,
-        degraded: evaluation.degraded,
-      });
+      options.log.append(new BatchedRecord(shared, j, requestIds[k] as string, batch.ids[j] as string));
     }
   };
 

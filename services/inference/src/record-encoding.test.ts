@@ -2,7 +2,10 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { PredictionRecordSchema, Route } from "@loopline/proto/gen/loopline/v1/predictions_pb.js";
-import { FeatureStatus } from "@loopline/proto/gen/loopline/v1/values_pb.js";
+import { GetOnlineFeaturesResponseSchema } from "@loopline/proto/gen/loopline/v1/features_pb.js";
+import { FeatureStatus, FeatureValueSchema } from "@loopline/proto/gen/loopline/v1/values_pb.js";
+import { decodeOnlineFeatures } from "./feature-columns.js";
+import { BatchedRecord, type RecordBatch } from "./record-batch.js";
 import { encodePredictionRecord } from "./record-encoding.js";
 
 // The reference is protobuf-es's own reflective encoder: the fast one must produce the same bytes.
@@ -38,5 +41,87 @@ test("encodePredictionRecord writes the bytes toBinary writes (table)", () => {
     const fast = encodePredictionRecord(record);
     assert.deepEqual(Buffer.from(fast), Buffer.from(toBinary(PredictionRecordSchema, record)), `case ${i}`);
     assert.deepEqual(fromBinary(PredictionRecordSchema, fast), record, `case ${i} round trip`);
+  }
+});
+
+test("a batched record encodes from its batch to the bytes of the message it stands for", () => {
+  // Two entities; inputs: a store number, a store text, a request-time flag, a store feature with no value, nothing at all (degraded).
+  const store = decodeOnlineFeatures(
+    toBinary(
+      GetOnlineFeaturesResponseSchema,
+      create(GetOnlineFeaturesResponseSchema, {
+        columns: [
+          { ref: "txn:amount", values: [{ kind: { case: "number", value: 7.25 } }, { kind: { case: "number", value: -0 } }], statuses: [FeatureStatus.PRESENT, FeatureStatus.PRESENT] },
+          { ref: "card:country", values: [{ kind: { case: "text", value: "fr" } }, { kind: { case: "text", value: "ü".repeat(50) } }], statuses: [FeatureStatus.PRESENT, FeatureStatus.PRESENT] },
+          { ref: "n:int", values: [{}, { kind: { case: "integer", value: -3n } }], statuses: [FeatureStatus.NOT_FOUND] },
+        ],
+      }),
+    ),
+    2,
+  );
+  const batch: RecordBatch = {
+    timeMs: 1_732_000_000_123n,
+    model: "fraud",
+    modelVersion: "3",
+    route: Route.CANARY,
+    featureRefs: ["txn:amount", "card:country", "is_new", "n:int", "gone"],
+    sources: [store[0], store[1], create(FeatureValueSchema, { kind: { case: "flag", value: true } }), store[2], undefined],
+    fromStore: [true, true, false, true, false],
+    rows: [1, 0], // entity 0 is the store's row 1
+    statuses: [1, 1, 1, 3, 3, 1, 1, 1, -1 as FeatureStatus, 3],
+    scores: Float64Array.of(0.25, 0),
+    decisions: [false, true],
+    count: 2,
+    outputs: [
+      { type: "float32", data: Float32Array.of(0.75, 0.25, 0.5, 0.5), dims: [2, 2] },
+      { type: "bool", data: Uint8Array.of(1, 0), dims: [2] },
+      { type: "int64", data: BigInt64Array.of(-1n, 2n), dims: [2, 1] },
+    ],
+    outputNames: ["probability", "flagged", "label"],
+    latencyUs: 1234,
+    degraded: true,
+  };
+  const expected = [
+    create(PredictionRecordSchema, {
+      requestId: "batch/0",
+      timeMs: 1_732_000_000_123n,
+      model: "fraud",
+      modelVersion: "3",
+      route: Route.CANARY,
+      entityId: "card-1",
+      featureRefs: batch.featureRefs,
+      featureValues: [{ kind: { case: "number", value: -0 } }, { kind: { case: "text", value: "ü".repeat(50) } }, { kind: { case: "flag", value: true } }, { kind: { case: "integer", value: -3n } }, {}],
+      featureStatuses: [1, 1, 1, 3, 3],
+      score: 0.25,
+      decision: false,
+      outputs: [{ name: "probability", values: [0.75, 0.25] }, { name: "label", values: [-1] }],
+      latencyUs: 1234,
+      degraded: true,
+    }),
+    create(PredictionRecordSchema, {
+      requestId: "batch/1",
+      timeMs: 1_732_000_000_123n,
+      model: "fraud",
+      modelVersion: "3",
+      route: Route.CANARY,
+      entityId: "card-2",
+      featureRefs: batch.featureRefs,
+      featureValues: [{ kind: { case: "number", value: 7.25 } }, { kind: { case: "text", value: "fr" } }, { kind: { case: "flag", value: true } }, {}, {}],
+      featureStatuses: [1, 1, 1, -1 as FeatureStatus, 3],
+      score: 0,
+      decision: true,
+      outputs: [{ name: "probability", values: [0.5, 0.5] }, { name: "label", values: [2] }],
+      latencyUs: 1234,
+      degraded: true,
+    }),
+  ];
+  for (const [j, want] of expected.entries()) {
+    const fast = encodePredictionRecord(new BatchedRecord(batch, j, `batch/${j}`, `card-${j + 1}`));
+    assert.deepEqual(Buffer.from(fast), Buffer.from(toBinary(PredictionRecordSchema, want)), `record ${j}`);
+    // Read field by field, it is the same message; encoded after reading, the same bytes again.
+    const read = new BatchedRecord(batch, j, `batch/${j}`, `card-${j + 1}`);
+    assert.deepEqual(create(PredictionRecordSchema, { ...want }), create(PredictionRecordSchema, { ...want, featureValues: read.featureValues, featureStatuses: read.featureStatuses, outputs: read.outputs }));
+    assert.deepEqual(Buffer.from(encodePredictionRecord(read)), Buffer.from(fast), `record ${j} once read`);
+    assert.deepEqual(fromBinary(PredictionRecordSchema, toBinary(PredictionRecordSchema, read)), want, `record ${j} through protobuf-es`);
   }
 });

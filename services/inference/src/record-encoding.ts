@@ -1,33 +1,92 @@
 import type { ModelOutput, PredictionRecord } from "@loopline/proto/gen/loopline/v1/predictions_pb.js";
 import type { FeatureValue } from "@loopline/proto/gen/loopline/v1/values_pb.js";
+import { KIND_FLAG, KIND_INTEGER, KIND_NUMBER, KIND_TEXT, type FeatureColumnData } from "./feature-columns.js";
+import { BatchedRecord, isLoggedOutput, type RecordBatch } from "./record-batch.js";
+import type { HostTensor } from "./tensor.js";
 
 // A hand-written protobuf encoder for loopline.v1.PredictionRecord. protobuf-es's toBinary (and
 // its BinaryWriter, which allocates per string and per nested message) costs about 10 µs per
-// record, more than the prediction itself at PredictBatch rates; this one sizes the record first
-// and writes it into one buffer. Same bytes as toBinary (fields in number order, proto3 defaults
-// omitted); record-encoding.test.ts checks it against toBinary.
+// record, more than the prediction itself at PredictBatch rates. This one writes a record in one
+// pass into a reused scratch buffer (nested lengths patched in afterwards) and copies it out; a
+// BatchedRecord is written straight from its batch's columns and tensors. Same bytes as toBinary
+// (fields in number order, proto3 defaults omitted); record-encoding.test.ts checks it against toBinary.
 // Hot path: every prediction (bench/inference.bench.ts, "PredictBatch 512 entities").
+
+// --- the writer: module state, one record at a time (encoding is synchronous) ----------------------
+let out = Buffer.allocUnsafe(64 * 1024);
+let at = 0;
+const f64 = new Float64Array(1);
+const f64Bytes = new Uint8Array(f64.buffer);
+
+/** Makes room for n more bytes. */
+function ensure(n: number): void {
+  if (at + n <= out.length) return;
+  const bigger = Buffer.allocUnsafe(Math.max(2 * out.length, at + n));
+  out.copy(bigger, 0, 0, at);
+  out = bigger;
+}
+
+function varint(v: number): void {
+  let x = v >>> 0;
+  while (x >= 0x80) {
+    out[at++] = (x & 0x7f) | 0x80;
+    x >>>= 7;
+  }
+  out[at++] = x;
+}
 
 const varintSize = (v: number): number => (v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5);
 
-function varint64Size(v: bigint): number {
+function varint64(v: bigint): void {
   // BigInt arithmetic is slow: non-negative values below 2^53 (every epoch-ms time) go as numbers.
   if (v >= 0n && v <= 9007199254740991n) {
     let x = Number(v);
-    let n = 1;
     while (x >= 128) {
+      out[at++] = (x % 128) | 0x80;
       x = Math.floor(x / 128);
-      n++;
     }
-    return n;
+    out[at++] = x;
+    return;
   }
   let x = BigInt.asUintN(64, v);
-  let n = 1;
   while (x >= 0x80n) {
+    out[at++] = Number(x & 0x7fn) | 0x80;
     x >>= 7n;
-    n++;
   }
-  return n;
+  out[at++] = Number(x);
+}
+
+/** An int32 enum value: negative ones are sign-extended to 64 bits, 10 bytes. */
+function enumValue(v: number): void {
+  if (v >= 0) {
+    varint(v);
+    return;
+  }
+  let lo = v >>> 0;
+  for (let i = 0; i < 4; i++) {
+    out[at++] = (lo & 0x7f) | 0x80;
+    lo >>>= 7;
+  }
+  out[at++] = lo | 0x70 | 0x80; // 4 low bits, then the high 32 bits (all ones) from here on
+  out[at++] = 0xff;
+  out[at++] = 0xff;
+  out[at++] = 0xff;
+  out[at++] = 0xff;
+  out[at++] = 0x01;
+}
+
+const enumSize = (v: number): number => (v < 0 ? 10 : varintSize(v));
+
+function double(x: number): void {
+  f64[0] = x; // little-endian on every platform onnxruntime-node ships for
+  out[at++] = f64Bytes[0] as number;
+  out[at++] = f64Bytes[1] as number;
+  out[at++] = f64Bytes[2] as number;
+  out[at++] = f64Bytes[3] as number;
+  out[at++] = f64Bytes[4] as number;
+  out[at++] = f64Bytes[5] as number;
+  out[at++] = f64Bytes[6] as number;
+  out[at++] = f64Bytes[7] as number;
 }
 
 /** UTF-8 length, counting ASCII in JavaScript (a native call costs more for short strings). */
@@ -36,13 +95,41 @@ function utf8Length(s: string): number {
   return s.length;
 }
 
-const scratch = new Float64Array(1);
-const scratchBytes = new Uint8Array(scratch.buffer);
+/** Writes s as UTF-8 (room for 3 bytes per UTF-16 unit already ensured). */
+function utf8(s: string): void {
+  const start = at;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) {
+      at = start + out.write(s, start, "utf8");
+      return;
+    }
+    out[at++] = c;
+  }
+}
 
-/** Enum values are int32: negative ones take 10 bytes on the wire. */
-const enumSize = (v: number): number => (v < 0 ? 10 : varintSize(v));
+/** A length-delimited string field. */
+function string(tag: number, s: string): void {
+  ensure(3 * s.length + 11);
+  out[at++] = tag;
+  if (s.length <= 42) {
+    // At most 126 bytes of UTF-8: a one-byte length, patched in once the bytes are written.
+    const lengthAt = at++;
+    utf8(s);
+    out[lengthAt] = at - lengthAt - 1;
+    return;
+  }
+  varint(utf8Length(s));
+  utf8(s);
+}
 
-/** UTF-8 bytes of strings that repeat across records (model, version, refs, output names). */
+function bytes(b: Buffer): void {
+  ensure(b.length);
+  b.copy(out, at);
+  at += b.length;
+}
+
+/** UTF-8 bytes of strings that repeat across records (model, version, output names). */
 const repeated = new Map<string, Buffer>();
 function cached(s: string): Buffer {
   let b = repeated.get(s);
@@ -51,6 +138,16 @@ function cached(s: string): Buffer {
     repeated.set(s, (b = Buffer.from(s, "utf8")));
   }
   return b;
+}
+
+/** A string field whose value repeats across records. */
+function repeatedString(tag: number, s: string): void {
+  const b = cached(s);
+  ensure(b.length + 6);
+  out[at++] = tag;
+  varint(b.length);
+  b.copy(out, at);
+  at += b.length;
 }
 
 /** The encoded field-7 block of a featureRefs array; records of one version share the array. */
@@ -75,188 +172,236 @@ function refBlock(refs: readonly string[]): Buffer {
   return block;
 }
 
-function valueSize(v: FeatureValue): number {
+/** The last time written and its encoding (field 2): every record of a batch has the same. */
+let lastTime = 0n;
+let lastTimeBytes = Buffer.alloc(0);
+
+// --- field 8: one FeatureValue, by kind ------------------------------------------------------------
+const VALUE = (8 << 3) | 2;
+
+function numberValue(x: number): void {
+  ensure(11);
+  out[at++] = VALUE;
+  out[at++] = 9;
+  out[at++] = (1 << 3) | 1;
+  double(x);
+}
+
+function textValue(s: string): void {
+  if (s.length <= 41) {
+    // At most 123 bytes of UTF-8: both lengths fit one byte each, patched in afterwards.
+    ensure(3 * s.length + 4);
+    out[at++] = VALUE;
+    const outerAt = at++;
+    out[at++] = (2 << 3) | 2;
+    const innerAt = at++;
+    utf8(s);
+    out[innerAt] = at - innerAt - 1;
+    out[outerAt] = at - outerAt - 1;
+    return;
+  }
+  const n = utf8Length(s);
+  ensure(n + 12);
+  out[at++] = VALUE;
+  varint(1 + varintSize(n) + n);
+  out[at++] = (2 << 3) | 2;
+  varint(n);
+  utf8(s);
+}
+
+function flagValue(b: boolean): void {
+  ensure(4);
+  out[at++] = VALUE;
+  out[at++] = 2;
+  out[at++] = 3 << 3;
+  out[at++] = b ? 1 : 0;
+}
+
+function integerValue(v: bigint): void {
+  ensure(13);
+  out[at++] = VALUE;
+  const lengthAt = at++;
+  out[at++] = 4 << 3;
+  varint64(v);
+  out[lengthAt] = at - lengthAt - 1;
+}
+
+function nullValue(): void {
+  ensure(2);
+  out[at++] = VALUE;
+  out[at++] = 0;
+}
+
+function featureValue(v: FeatureValue): void {
   const kind = v.kind;
   switch (kind.case) {
     case "number":
-      return 9;
-    case "text": {
-      const n = utf8Length(kind.value);
-      return 1 + varintSize(n) + n;
-    }
+      numberValue(kind.value);
+      break;
+    case "text":
+      textValue(kind.value);
+      break;
     case "flag":
-      return 2;
+      flagValue(kind.value);
+      break;
     case "integer":
-      return 1 + varint64Size(kind.value);
+      integerValue(kind.value);
+      break;
     default:
-      return 0;
+      nullValue();
   }
 }
 
-function outputSize(o: ModelOutput): number {
-  let n = 0;
-  if (o.name !== "") {
-    const b = cached(o.name).length;
-    n += 1 + varintSize(b) + b;
+/** Row r of a store column. */
+function columnValue(column: FeatureColumnData, r: number): void {
+  switch (column.kinds[r]) {
+    case KIND_NUMBER:
+      numberValue(column.numbers[r] as number);
+      break;
+    case KIND_TEXT:
+      textValue(column.others[r] as string);
+      break;
+    case KIND_FLAG:
+      flagValue(column.numbers[r] === 1);
+      break;
+    case KIND_INTEGER:
+      integerValue(column.others[r] as bigint);
+      break;
+    default:
+      nullValue();
   }
-  if (o.values.length > 0) n += 1 + varintSize(8 * o.values.length) + 8 * o.values.length;
-  return n;
 }
 
-class Out {
-  pos = 0;
-  constructor(readonly buf: Buffer) {}
-  byte(b: number): void {
-    this.buf[this.pos++] = b;
+// --- field 12: one ModelOutput ------------------------------------------------------------------------
+/** Writes a ModelOutput's header (tag, length, name, values tag and length) for `count` values. */
+function outputHeader(name: string, count: number): void {
+  const nameBytes = name === "" ? undefined : cached(name);
+  let inner = 0;
+  if (nameBytes !== undefined) inner += 1 + varintSize(nameBytes.length) + nameBytes.length;
+  if (count > 0) inner += 1 + varintSize(8 * count) + 8 * count;
+  ensure(inner + 6);
+  out[at++] = (12 << 3) | 2;
+  varint(inner);
+  if (nameBytes !== undefined) {
+    out[at++] = (1 << 3) | 2;
+    varint(nameBytes.length);
+    nameBytes.copy(out, at);
+    at += nameBytes.length;
   }
-  varint(v: number): void {
-    let x = v >>> 0;
-    while (x >= 0x80) {
-      this.buf[this.pos++] = (x & 0x7f) | 0x80;
-      x >>>= 7;
-    }
-    this.buf[this.pos++] = x;
+  if (count > 0) {
+    out[at++] = (2 << 3) | 2;
+    varint(8 * count);
   }
-  varint64(v: bigint): void {
-    if (v >= 0n && v <= 9007199254740991n) {
-      let x = Number(v);
-      while (x >= 128) {
-        this.buf[this.pos++] = (x % 128) | 0x80;
-        x = Math.floor(x / 128);
-      }
-      this.buf[this.pos++] = x;
-      return;
-    }
-    let x = BigInt.asUintN(64, v);
-    while (x >= 0x80n) {
-      this.buf[this.pos++] = Number(x & 0x7fn) | 0x80;
-      x >>= 7n;
-    }
-    this.buf[this.pos++] = Number(x);
-  }
-  enumValue(v: number): void {
-    if (v < 0) this.varint64(BigInt(v));
-    else this.varint(v);
-  }
-  double(x: number): void {
-    scratch[0] = x; // little-endian on every platform onnxruntime-node ships for
-    for (let i = 0; i < 8; i++) this.buf[this.pos++] = scratchBytes[i] as number;
-  }
-  bytes(field: number, b: Buffer): void {
-    this.byte((field << 3) | 2);
-    this.varint(b.length);
-    b.copy(this.buf, this.pos);
-    this.pos += b.length;
-  }
-  string(field: number, s: string, n: number): void {
-    this.byte((field << 3) | 2);
-    this.varint(n);
-    if (n === s.length) {
-      for (let i = 0; i < n; i++) this.buf[this.pos++] = s.charCodeAt(i);
+}
+
+function modelOutput(o: ModelOutput): void {
+  outputHeader(o.name, o.values.length);
+  for (const x of o.values) double(x);
+}
+
+function tensorRow(name: string, tensor: HostTensor, count: number, j: number): void {
+  const data = tensor.data as Float32Array;
+  const perRow = data.length / count;
+  outputHeader(name, perRow);
+  for (let k = j * perRow, end = k + perRow; k < end; k++) double(Number(data[k]));
+}
+
+// --- the record -----------------------------------------------------------------------------------
+/** Fields 1 to 7. */
+function head(r: PredictionRecord): void {
+  if (r.requestId !== "") string((1 << 3) | 2, r.requestId);
+  if (r.timeMs !== 0n) {
+    if (r.timeMs === lastTime) {
+      bytes(lastTimeBytes);
     } else {
-      this.pos += this.buf.write(s, this.pos, n, "utf8");
+      ensure(11);
+      const start = at;
+      out[at++] = 2 << 3;
+      varint64(r.timeMs);
+      lastTimeBytes = Buffer.from(out.subarray(start, at));
+      lastTime = r.timeMs;
     }
+  }
+  if (r.model !== "") repeatedString((3 << 3) | 2, r.model);
+  if (r.modelVersion !== "") repeatedString((4 << 3) | 2, r.modelVersion);
+  if (r.route !== 0) {
+    ensure(11);
+    out[at++] = 5 << 3;
+    enumValue(r.route);
+  }
+  if (r.entityId !== "") string((6 << 3) | 2, r.entityId);
+  bytes(refBlock(r.featureRefs));
+}
+
+/** Field 9, packed. */
+function statuses(list: ArrayLike<number>, from: number, to: number): void {
+  if (to <= from) return;
+  ensure(11 * (to - from) + 6);
+  out[at++] = (9 << 3) | 2;
+  let n = 0;
+  for (let i = from; i < to; i++) n += enumSize(list[i] as number);
+  varint(n);
+  for (let i = from; i < to; i++) enumValue(list[i] as number);
+}
+
+/** Fields 10 and 11. */
+function scoreAndDecision(r: PredictionRecord): void {
+  ensure(11);
+  if (r.score !== 0 || Object.is(r.score, -0)) {
+    out[at++] = (10 << 3) | 1;
+    double(r.score);
+  }
+  if (r.decision) {
+    out[at++] = 11 << 3;
+    out[at++] = 1;
+  }
+}
+
+/** Fields 13 and 14. */
+function tail(r: PredictionRecord): void {
+  ensure(8);
+  if (r.latencyUs !== 0) {
+    out[at++] = 13 << 3;
+    varint(r.latencyUs);
+  }
+  if (r.degraded) {
+    out[at++] = 14 << 3;
+    out[at++] = 1;
+  }
+}
+
+/** The fields of a record written from its batch: values, statuses and outputs. */
+function fromBatch(r: PredictionRecord, batch: RecordBatch, j: number): void {
+  const inputs = batch.sources.length;
+  for (let i = 0; i < inputs; i++) {
+    const source = batch.sources[i];
+    if (source === undefined) nullValue();
+    else if (batch.fromStore[i] === true) columnValue(source as FeatureColumnData, batch.rows[j] as number);
+    else featureValue(source as FeatureValue);
+  }
+  statuses(batch.statuses, j * inputs, (j + 1) * inputs);
+  scoreAndDecision(r);
+  for (let o = 0; o < batch.outputs.length; o++) {
+    const tensor = batch.outputs[o] as HostTensor;
+    if (isLoggedOutput(tensor)) tensorRow(batch.outputNames[o] ?? "", tensor, batch.count, j);
   }
 }
 
 /** Encodes a record exactly as toBinary(PredictionRecordSchema, record) would. */
 export function encodePredictionRecord(r: PredictionRecord): Buffer {
-  // Sizing pass: the nested lengths are needed before their contents are written.
-  let size = 0;
-  const str = (s: string, isRepeated: boolean) => {
-    const n = isRepeated ? cached(s).length : utf8Length(s);
-    return 1 + varintSize(n) + n;
-  };
-  if (r.requestId !== "") size += str(r.requestId, false);
-  if (r.timeMs !== 0n) size += 1 + varint64Size(r.timeMs);
-  if (r.model !== "") size += str(r.model, true);
-  if (r.modelVersion !== "") size += str(r.modelVersion, true);
-  if (r.route !== 0) size += 1 + enumSize(r.route);
-  if (r.entityId !== "") size += str(r.entityId, false);
-  const refs = refBlock(r.featureRefs);
-  size += refs.length;
-  const valueSizes = r.featureValues.map(valueSize);
-  for (const n of valueSizes) size += 1 + varintSize(n) + n;
-  let statusBytes = 0;
-  for (const s of r.featureStatuses) statusBytes += enumSize(s);
-  if (r.featureStatuses.length > 0) size += 1 + varintSize(statusBytes) + statusBytes;
-  const writeScore = r.score !== 0 || Object.is(r.score, -0);
-  if (writeScore) size += 9;
-  if (r.decision) size += 2;
-  const outputSizes = r.outputs.map(outputSize);
-  for (const n of outputSizes) size += 1 + varintSize(n) + n;
-  if (r.latencyUs !== 0) size += 1 + varintSize(r.latencyUs);
-  if (r.degraded) size += 2;
-
-  const w = new Out(Buffer.allocUnsafe(size));
-  if (r.requestId !== "") w.string(1, r.requestId, utf8Length(r.requestId));
-  if (r.timeMs !== 0n) {
-    w.byte(2 << 3);
-    w.varint64(r.timeMs);
+  at = 0;
+  head(r);
+  const batch = r instanceof BatchedRecord ? r.batch : undefined;
+  if (batch !== undefined) {
+    fromBatch(r, batch, (r as BatchedRecord).row);
+  } else {
+    for (const v of r.featureValues) featureValue(v);
+    statuses(r.featureStatuses, 0, r.featureStatuses.length);
+    scoreAndDecision(r);
+    for (const o of r.outputs) modelOutput(o);
   }
-  if (r.model !== "") w.bytes(3, cached(r.model));
-  if (r.modelVersion !== "") w.bytes(4, cached(r.modelVersion));
-  if (r.route !== 0) {
-    w.byte(5 << 3);
-    w.enumValue(r.route);
-  }
-  if (r.entityId !== "") w.string(6, r.entityId, utf8Length(r.entityId));
-  refs.copy(w.buf, w.pos);
-  w.pos += refs.length;
-  r.featureValues.forEach((v, i) => {
-    w.byte((8 << 3) | 2);
-    w.varint(valueSizes[i] as number);
-    const kind = v.kind;
-    switch (kind.case) {
-      case "number":
-        w.byte((1 << 3) | 1);
-        w.double(kind.value);
-        break;
-      case "text":
-        w.string(2, kind.value, utf8Length(kind.value));
-        break;
-      case "flag":
-        w.byte(3 << 3);
-        w.byte(kind.value ? 1 : 0);
-        break;
-      case "integer":
-        w.byte(4 << 3);
-        w.varint64(kind.value);
-        break;
-      default:
-        break;
-    }
-  });
-  if (r.featureStatuses.length > 0) {
-    w.byte((9 << 3) | 2);
-    w.varint(statusBytes);
-    for (const s of r.featureStatuses) w.enumValue(s);
-  }
-  if (writeScore) {
-    w.byte((10 << 3) | 1);
-    w.double(r.score);
-  }
-  if (r.decision) {
-    w.byte(11 << 3);
-    w.byte(1);
-  }
-  r.outputs.forEach((o, i) => {
-    w.byte((12 << 3) | 2);
-    w.varint(outputSizes[i] as number);
-    if (o.name !== "") w.bytes(1, cached(o.name));
-    if (o.values.length > 0) {
-      w.byte((2 << 3) | 2);
-      w.varint(8 * o.values.length);
-      for (const x of o.values) w.double(x);
-    }
-  });
-  if (r.latencyUs !== 0) {
-    w.byte(13 << 3);
-    w.varint(r.latencyUs);
-  }
-  if (r.degraded) {
-    w.byte(14 << 3);
-    w.byte(1);
-  }
-  return w.buf;
+  tail(r);
+  const record = Buffer.allocUnsafe(at);
+  out.copy(record, 0, 0, at);
+  return record;
 }

@@ -125,3 +125,16 @@ test("a batched record encodes from its batch to the bytes of the message it sta
     assert.deepEqual(fromBinary(PredictionRecordSchema, toBinary(PredictionRecordSchema, read)), want, `record ${j} through protobuf-es`);
   }
 });
+
+test("encoded records stay intact while later ones are written, across slabs and past a slab's size", () => {
+  const records = Array.from({ length: 3000 }, (_, i) =>
+    create(PredictionRecordSchema, {
+      requestId: `r-${i}`,
+      entityId: `e-${i}`,
+      score: i / 7,
+      outputs: [{ name: "p", values: Array.from({ length: i % 1000 === 999 ? 10_000 : i % 5 }, (_, k) => k * i) }],
+    }),
+  );
+  const encoded = records.map((r) => encodePredictionRecord(r));
+  for (const [i, r] of records.entries()) assert.deepEqual(Buffer.from(encoded[i] ?? []), Buffer.from(toBinary(PredictionRecordSchema, r)), `record ${i}`);
+});

@@ -13,17 +13,35 @@ import type { HostTensor } from "./tensor.js";
 // Hot path: every prediction (bench/inference.bench.ts, "PredictBatch 512 entities").
 
 // --- the writer: module state, one record at a time (encoding is synchronous) ----------------------
-let out = Buffer.allocUnsafe(64 * 1024);
+// Records are written one after the other into a slab and handed out as views of it, the way
+// Buffer.allocUnsafe hands out slices of its pool: no copy, no allocation but the view.
+const SLAB = 64 * 1024;
+let out = Buffer.allocUnsafe(SLAB);
+let view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+/** Where the record being written starts in the slab. */
+let start = 0;
 let at = 0;
-const f64 = new Float64Array(1);
-const f64Bytes = new Uint8Array(f64.buffer);
 
-/** Makes room for n more bytes. */
+/** Makes room for n more bytes: a new slab, with the record so far moved to its start. */
 function ensure(n: number): void {
   if (at + n <= out.length) return;
-  const bigger = Buffer.allocUnsafe(Math.max(2 * out.length, at + n));
-  out.copy(bigger, 0, 0, at);
-  out = bigger;
+  const next = Buffer.allocUnsafe(Math.max(SLAB, 2 * (at - start + n)));
+  out.copy(next, 0, start, at);
+  at -= start;
+  start = 0;
+  out = next;
+  view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+}
+
+/** Copies small byte arrays (a loop beats Buffer.copy's checks below a few hundred bytes). */
+function copy(b: Uint8Array): void {
+  const n = b.length;
+  if (n > 64) {
+    out.set(b, at);
+    at += n;
+    return;
+  }
+  for (let i = 0; i < n; i++) out[at++] = b[i] as number;
 }
 
 function varint(v: number): void {
@@ -78,15 +96,8 @@ function enumValue(v: number): void {
 const enumSize = (v: number): number => (v < 0 ? 10 : varintSize(v));
 
 function double(x: number): void {
-  f64[0] = x; // little-endian on every platform onnxruntime-node ships for
-  out[at++] = f64Bytes[0] as number;
-  out[at++] = f64Bytes[1] as number;
-  out[at++] = f64Bytes[2] as number;
-  out[at++] = f64Bytes[3] as number;
-  out[at++] = f64Bytes[4] as number;
-  out[at++] = f64Bytes[5] as number;
-  out[at++] = f64Bytes[6] as number;
-  out[at++] = f64Bytes[7] as number;
+  view.setFloat64(at, x, true);
+  at += 8;
 }
 
 /** UTF-8 length, counting ASCII in JavaScript (a native call costs more for short strings). */
@@ -97,11 +108,11 @@ function utf8Length(s: string): number {
 
 /** Writes s as UTF-8 (room for 3 bytes per UTF-16 unit already ensured). */
 function utf8(s: string): void {
-  const start = at;
+  const from = at;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c >= 0x80) {
-      at = start + out.write(s, start, "utf8");
+      at = from + out.write(s, from, "utf8");
       return;
     }
     out[at++] = c;
@@ -125,8 +136,7 @@ function string(tag: number, s: string): void {
 
 function bytes(b: Buffer): void {
   ensure(b.length);
-  b.copy(out, at);
-  at += b.length;
+  copy(b);
 }
 
 /** UTF-8 bytes of strings that repeat across records (model, version, output names). */
@@ -146,8 +156,7 @@ function repeatedString(tag: number, s: string): void {
   ensure(b.length + 6);
   out[at++] = tag;
   varint(b.length);
-  b.copy(out, at);
-  at += b.length;
+  copy(b);
 }
 
 /** The encoded field-7 block of a featureRefs array; records of one version share the array. */
@@ -285,8 +294,7 @@ function outputHeader(name: string, count: number): void {
   if (nameBytes !== undefined) {
     out[at++] = (1 << 3) | 2;
     varint(nameBytes.length);
-    nameBytes.copy(out, at);
-    at += nameBytes.length;
+    copy(nameBytes);
   }
   if (count > 0) {
     out[at++] = (2 << 3) | 2;
@@ -315,10 +323,10 @@ function head(r: PredictionRecord): void {
       bytes(lastTimeBytes);
     } else {
       ensure(11);
-      const start = at;
+      const from = at;
       out[at++] = 2 << 3;
       varint64(r.timeMs);
-      lastTimeBytes = Buffer.from(out.subarray(start, at));
+      lastTimeBytes = Buffer.from(out.subarray(from, at));
       lastTime = r.timeMs;
     }
   }
@@ -389,7 +397,7 @@ function fromBatch(r: PredictionRecord, batch: RecordBatch, j: number): void {
 
 /** Encodes a record exactly as toBinary(PredictionRecordSchema, record) would. */
 export function encodePredictionRecord(r: PredictionRecord): Buffer {
-  at = 0;
+  start = at;
   head(r);
   const batch = r instanceof BatchedRecord ? r.batch : undefined;
   if (batch !== undefined) {
@@ -401,7 +409,7 @@ export function encodePredictionRecord(r: PredictionRecord): Buffer {
     for (const o of r.outputs) modelOutput(o);
   }
   tail(r);
-  const record = Buffer.allocUnsafe(at);
-  out.copy(record, 0, 0, at);
+  const record = out.subarray(start, at);
+  start = at;
   return record;
 }

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
-import { GetOnlineFeaturesResponseSchema, type GetOnlineFeaturesResponse } from "@loopline/proto/gen/loopline/v1/features_pb.js";
+import { GetOnlineFeaturesRequestSchema, GetOnlineFeaturesResponseSchema, type GetOnlineFeaturesResponse } from "@loopline/proto/gen/loopline/v1/features_pb.js";
 import { FeatureStatus } from "@loopline/proto/gen/loopline/v1/values_pb.js";
-import { columnsOfResponse, decodeOnlineFeatures, FeatureDecodeError, featureValueAt, type FeatureColumnData } from "./feature-columns.js";
+import { columnsOfResponse, decodeOnlineFeatures, encodeOnlineFeaturesRequest, FeatureDecodeError, featureValueAt, type FeatureColumnData } from "./feature-columns.js";
 
 // The reference is protobuf-es's own decoder: whatever fromBinary makes of the bytes, the columns must say.
 const plain = (columns: readonly FeatureColumnData[], rows: number) =>
@@ -99,5 +99,17 @@ test("decodeOnlineFeatures refuses bytes that are not a response", () => {
     ["wire type 7", Uint8Array.of(0x0f)],
   ] as const) {
     assert.throws(() => decodeOnlineFeatures(bytes, 1), FeatureDecodeError, name);
+  }
+});
+
+test("encodeOnlineFeaturesRequest writes the bytes toBinary writes (table)", () => {
+  const cases: [string[], string[]][] = [
+    [[], []],
+    [["card-000001", "card-000002", "card-000001"], ["txn:amount", "card:country"]],
+    [["", "é", "🚀-card", "x".repeat(200), "\uD800"], ["ref:ü"]],
+  ];
+  for (const [entityIds, features] of cases) {
+    const expected = toBinary(GetOnlineFeaturesRequestSchema, create(GetOnlineFeaturesRequestSchema, { entityIds, features }));
+    assert.deepEqual(encodeOnlineFeaturesRequest(entityIds, features), Buffer.from(expected), JSON.stringify(entityIds));
   }
 });

@@ -95,12 +95,12 @@ export class FeatureDecodeError extends Error {
 // Module state instead of a reader object: one decode runs at a time (synchronously).
 const NO_BYTES = new Uint8Array(0);
 let buf: Uint8Array = NO_BYTES;
+const NO_VIEW: DataView = new DataView(NO_BYTES.buffer);
+let view = NO_VIEW;
 let pos = 0;
 /** High 32 bits of the last varint read by varint(). */
 let hi = 0;
 const utf8 = new TextDecoder();
-const f64 = new Float64Array(1);
-const f64Bytes = new Uint8Array(f64.buffer);
 
 function fail(what: string): never {
   throw new FeatureDecodeError(`malformed GetOnlineFeaturesResponse: ${what} at byte ${pos}`);
@@ -186,9 +186,9 @@ function decodeValue(column: ReturnType<typeof emptyColumn>, r: number, end: num
     const wireType = tag & 7;
     if (field === KIND_NUMBER && wireType === 1) {
       if (end - pos < 8) fail("truncated double");
-      for (let i = 0; i < 8; i++) f64Bytes[i] = buf[pos++] as number;
       kind = KIND_NUMBER;
-      number = f64[0] as number;
+      number = view.getFloat64(pos, true);
+      pos += 8;
     } else if (field === KIND_TEXT && wireType === 2) {
       other = string(delimited());
       kind = KIND_TEXT;
@@ -222,8 +222,24 @@ function decodeColumn(end: number, rows: number): FeatureColumnData {
       column.ref = string(delimited());
     } else if (field === 2 && wireType === 2) {
       const valueEnd = delimited();
-      decodeValue(column, column.length, valueEnd, column.length < rows);
-      column.length++;
+      const r = column.length++;
+      const first = buf[pos];
+      // The shapes a feature store sends (one field, set once) read directly; anything else in full.
+      if (r < rows && valueEnd - pos === 9 && first === ((KIND_NUMBER << 3) | 1)) {
+        column.kinds[r] = KIND_NUMBER;
+        column.numbers[r] = view.getFloat64(pos + 1, true);
+        pos = valueEnd;
+      } else if (r < rows && valueEnd - pos === 2 && first === KIND_FLAG << 3 && (buf[pos + 1] as number) < 0x80) {
+        column.kinds[r] = KIND_FLAG;
+        column.numbers[r] = buf[pos + 1] === 0 ? 0 : 1;
+        pos = valueEnd;
+      } else if (r < rows && first === ((KIND_TEXT << 3) | 2) && (buf[pos + 1] as number) < 0x80 && buf[pos + 1] === valueEnd - pos - 2) {
+        column.kinds[r] = KIND_TEXT;
+        pos += 2;
+        column.others[r] = string(valueEnd);
+      } else {
+        decodeValue(column, r, valueEnd, r < rows);
+      }
     } else if (field === 3 && (wireType === 0 || wireType === 2)) {
       // Packed (what proto3 writers send) or one by one (what parsers must accept).
       const statusEnd = wireType === 2 ? delimited() : -1;
@@ -249,6 +265,7 @@ function decodeColumn(end: number, rows: number): FeatureColumnData {
  */
 export function decodeOnlineFeatures(bytes: Uint8Array, rows: number): FeatureColumnData[] {
   buf = bytes;
+  view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   pos = 0;
   try {
     const columns: FeatureColumnData[] = [];
@@ -261,5 +278,49 @@ export function decodeOnlineFeatures(bytes: Uint8Array, rows: number): FeatureCo
     return columns;
   } finally {
     buf = NO_BYTES;
+    view = NO_VIEW;
   }
+}
+
+// --- the request ----------------------------------------------------------------------------------
+/** UTF-8 length, counting ASCII in JavaScript (a native call costs more for short strings). */
+function utf8Length(s: string): number {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return Buffer.byteLength(s, "utf8");
+  return s.length;
+}
+
+function varintSize(v: number): number {
+  return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
+}
+
+/**
+ * Encodes GetOnlineFeaturesRequest { entity_ids, features } exactly as toBinary does: one exact
+ * allocation where protobuf-es's writer makes a Uint8Array per string (512 per PredictBatch).
+ */
+export function encodeOnlineFeaturesRequest(entityIds: readonly string[], features: readonly string[]): Buffer {
+  let size = 0;
+  for (const list of [entityIds, features]) {
+    for (const s of list) {
+      const n = utf8Length(s);
+      size += 1 + varintSize(n) + n;
+    }
+  }
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const [tag, list] of [[(2 << 3) | 2, entityIds] as const, [(3 << 3) | 2, features] as const]) {
+    for (const s of list) {
+      out[at++] = tag;
+      const n = utf8Length(s);
+      for (let x = n; ; x >>>= 7) {
+        if (x < 0x80) {
+          out[at++] = x;
+          break;
+        }
+        out[at++] = (x & 0x7f) | 0x80;
+      }
+      if (n === s.length) for (let i = 0; i < n; i++) out[at++] = s.charCodeAt(i);
+      else at += out.write(s, at, n, "utf8");
+    }
+  }
+  return out;
 }

@@ -80,7 +80,8 @@ const UNREACHABLE = new Set<number>([
 ]);
 
 interface Waiter {
-  ids: readonly string[];
+  /** rows[k]: the position of the waiter's k-th entity in the batch's ids. */
+  rows: number[];
   resolve: (value: FetchedFeatures) => void;
   reject: (err: unknown) => void;
 }
@@ -135,7 +136,7 @@ export function createFeatureFetcher(options: FeatureFetcherOptions): FeatureFet
       }
       columns.push(column);
     }
-    for (const w of batch.waiters) w.resolve({ columns, rows: w.ids.map((id) => batch.position.get(id) as number) });
+    for (const w of batch.waiters) w.resolve({ columns, rows: w.rows });
   };
 
   const flush = (key: string): void => {
@@ -165,17 +166,22 @@ export function createFeatureFetcher(options: FeatureFetcherOptions): FeatureFet
           if (options.batchDelayUs < 1000) setImmediate(fire);
           else setTimeout(fire, options.batchDelayUs / 1000);
         }
-        for (const id of entityIds) {
-          if (!batch.position.has(id)) {
-            batch.position.set(id, batch.ids.length);
+        // One map look-up per entity (the ids of every PredictBatch are fresh strings to hash).
+        const rows = new Array<number>(entityIds.length);
+        for (let k = 0; k < entityIds.length; k++) {
+          const id = entityIds[k] as string;
+          let row = batch.position.get(id);
+          if (row === undefined) {
+            batch.position.set(id, (row = batch.ids.length));
             batch.ids.push(id);
           }
+          rows[k] = row;
         }
         // A caller that gives up stops waiting; the shared call carries on for the others.
         const onAbort = () => reject(signal?.reason as Error);
         signal?.addEventListener("abort", onAbort, { once: true });
         batch.waiters.push({
-          ids: entityIds,
+          rows,
           resolve: (v) => {
             signal?.removeEventListener("abort", onAbort);
             resolve(v);

@@ -50,6 +50,7 @@ interface Evaluation {
   readonly decisions: boolean[];
   /** Where each input's values come from (signature order), for the prediction log. */
   readonly sources: readonly InputSource[];
+  /** fromStore[i]: sources[i] is a store column (else a request value, or nothing). */
   readonly fromStore: readonly boolean[];
   /** rows[j]: entity j's row in the store columns. */
   readonly rows: readonly number[];
@@ -71,10 +72,10 @@ interface EntityBatch {
  * value (the encoder reads it and lets go), so decoding columns makes no message per value.
  */
 const scratch = {
-  number: { $typeName: "loopline.v1.FeatureValue", kind: { case: "number", value: 0 } } as { $typeName: "loopline.v1.FeatureValue"; kind: { case: "number"; value: number } },
-  text: { $typeName: "loopline.v1.FeatureValue", kind: { case: "text", value: "" } } as { $typeName: "loopline.v1.FeatureValue"; kind: { case: "text"; value: string } },
-  flag: { $typeName: "loopline.v1.FeatureValue", kind: { case: "flag", value: false } } as { $typeName: "loopline.v1.FeatureValue"; kind: { case: "flag"; value: boolean } },
-  integer: { $typeName: "loopline.v1.FeatureValue", kind: { case: "integer", value: 0n } } as { $typeName: "loopline.v1.FeatureValue"; kind: { case: "integer"; value: bigint } },
+  number: { $typeName: "loopline.v1.FeatureValue" as const, kind: { case: "number" as const, value: 0 } },
+  text: { $typeName: "loopline.v1.FeatureValue" as const, kind: { case: "text" as const, value: "" } },
+  flag: { $typeName: "loopline.v1.FeatureValue" as const, kind: { case: "flag" as const, value: false } },
+  integer: { $typeName: "loopline.v1.FeatureValue" as const, kind: { case: "integer" as const, value: 0n } },
 };
 
 /** Row r of a store column as a (scratch) FeatureValue; undefined when it has no kind. */

@@ -54,6 +54,42 @@ test("newer-wins over shuffled batches: the stored version is the newest ever wr
   }
 });
 
+test("a batch over many entities (several script calls) keeps newer-wins and the whole history per entity", async (t) => {
+  const store = await storeFor(t);
+  // 300 entities x 5 versions, shuffled, written in two batches: each batch spans several calls.
+  const all: PendingWrite[] = [];
+  for (let e = 0; e < 300; e++) for (let r = 1; r <= 5; r++) all.push(w(`big-${e}`, 2_000_000 + r * 1000, r));
+  const shuffled = seededShuffle(all, 7);
+  const outcomes = [await store.write(shuffled.slice(0, 900)), await store.write(shuffled.slice(900))];
+  // Per entity, a version is written iff it is newer than every version of that entity written before it.
+  let expectedWritten = 0;
+  const newest = new Map<string, number>();
+  const written = new Map<string, number[]>();
+  for (const batch of [shuffled.slice(0, 900), shuffled.slice(900)]) {
+    const byEntity = new Map<string, number[]>();
+    for (const x of batch) byEntity.set(x.entityId, [...(byEntity.get(x.entityId) ?? []), x.update.revision]);
+    for (const [id, revs] of byEntity) {
+      for (const r of revs.sort((a, b) => a - b)) {
+        if (r > (newest.get(id) ?? 0)) {
+          expectedWritten++;
+          newest.set(id, r);
+          written.set(id, [...(written.get(id) ?? []), r]);
+        }
+      }
+    }
+  }
+  assert.equal(outcomes[0].written + outcomes[1].written, expectedWritten);
+  assert.equal(outcomes[0].written + outcomes[0].stale + outcomes[1].written + outcomes[1].stale, 1500);
+  const ids = Array.from({ length: 300 }, (_, e) => ({ view: "card_txn", entityId: `big-${e}` }));
+  for (const u of await store.readLatest(ids)) assert.equal(u?.revision, 5);
+  // As of version 2's time: the newest written version at or before it among the 4 the history keeps.
+  const asOf = await store.readAsOf(ids, 2_002_000);
+  ids.forEach(({ entityId }, i) => {
+    const kept = (written.get(entityId) ?? []).slice(-4).filter((r) => r <= 2);
+    assert.equal(asOf[i]?.revision, kept.length > 0 ? Math.max(...kept) : undefined, entityId);
+  });
+});
+
 test("within one batch and between concurrent writers the newest wins", async (t) => {
   const store = await storeFor(t);
   const r = await store.write([w("c", 10, 1), w("c", 30, 3), w("c", 20, 2)]);

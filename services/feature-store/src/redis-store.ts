@@ -10,43 +10,59 @@ import { decodeStored, encodeStored, type StoredUpdate } from "./stored-update.j
  */
 
 // Compare-and-set in one script so concurrent writers (the stream and WriteFeatures) cannot
-// interleave a read and a write. ARGV: expireAt, historyLength, then (asOf, revision, payload)
-// triples in ascending version order — every version of the key in the batch, so as-of history
-// keeps them all while the current value is replaced once, by the newest. Only versions strictly
-// newer than the stored one count. Returns how many were accepted.
+// interleave a read and a write. KEYS: the current and history key of each (view, entity), in
+// pairs. ARGV: the history length, then per pair its expiry, its version count n and n versions
+// (asOf, revision, payload) in ascending order — every version of the key in the batch, so as-of
+// history keeps them all while the current value is replaced once, by the newest. Only versions
+// strictly newer than the stored one count. Returns how many were accepted.
+// Many pairs per call spare the per-command cost in Redis and in ioredis; a call holds Redis for
+// its duration, so the caller bounds the pairs per call (PAIRS_PER_CALL).
 const PUT_IF_NEWER = `
-local cur = redis.call('GET', KEYS[1])
-local a = -1
-local r = -1
-if cur then
-  local s1 = string.find(cur, '|', 1, true)
-  local s2 = string.find(cur, '|', s1 + 1, true)
-  a = tonumber(string.sub(cur, 1, s1 - 1))
-  r = tonumber(string.sub(cur, s1 + 1, s2 - 1))
-end
-local expireAt = tonumber(ARGV[1])
-local zargs = {}
-local newest = nil
-for i = 3, #ARGV, 3 do
-  local na = tonumber(ARGV[i])
-  local nr = tonumber(ARGV[i + 1])
-  if na > a or (na == a and nr > r) then
-    a = na
-    r = nr
-    newest = ARGV[i + 2]
-    zargs[#zargs + 1] = na
-    zargs[#zargs + 1] = newest
+local keep = tonumber(ARGV[1])
+local p = 2
+local written = 0
+for k = 1, #KEYS, 2 do
+  local cur = redis.call('GET', KEYS[k])
+  local a = -1
+  local r = -1
+  if cur then
+    local s1 = string.find(cur, '|', 1, true)
+    local s2 = string.find(cur, '|', s1 + 1, true)
+    a = tonumber(string.sub(cur, 1, s1 - 1))
+    r = tonumber(string.sub(cur, s1 + 1, s2 - 1))
+  end
+  local expireAt = tonumber(ARGV[p])
+  local n = tonumber(ARGV[p + 1])
+  p = p + 2
+  local zargs = {}
+  local newest = nil
+  for j = 1, n do
+    local na = tonumber(ARGV[p])
+    local nr = tonumber(ARGV[p + 1])
+    if na > a or (na == a and nr > r) then
+      a = na
+      r = nr
+      newest = ARGV[p + 2]
+      zargs[#zargs + 1] = na
+      zargs[#zargs + 1] = newest
+    end
+    p = p + 3
+  end
+  if newest ~= nil then
+    redis.call('SET', KEYS[k], newest, 'PXAT', expireAt)
+    redis.call('ZADD', KEYS[k + 1], unpack(zargs))
+    redis.call('ZREMRANGEBYRANK', KEYS[k + 1], 0, -(keep + 1))
+    redis.call('PEXPIREAT', KEYS[k + 1], expireAt)
+    written = written + #zargs / 2
   end
 end
-if newest == nil then return 0 end
-redis.call('SET', KEYS[1], newest, 'PXAT', expireAt)
-redis.call('ZADD', KEYS[2], unpack(zargs))
-redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(tonumber(ARGV[2]) + 1))
-redis.call('PEXPIREAT', KEYS[2], expireAt)
-return #zargs / 2
+return written
 `;
 
-type PutIfNewer = (current: string, history: string, expireAt: number, historyLength: number, ...versions: (string | number)[]) => Promise<number>;
+/** (view, entity) pairs per script call: about a millisecond of Redis time, so reads never wait long behind a write. */
+const PAIRS_PER_CALL = 64;
+
+type PutIfNewer = (numberOfKeys: number, ...args: (string | number)[]) => Promise<number>;
 
 /** The current and history keys of a (view, entity). */
 export function storeKeys(view: string, entityId: string): { current: string; history: string } {
@@ -108,7 +124,7 @@ const unavailable = (err: unknown) => new UnavailableError("redis", describeErro
 /** Creates the store over two ioredis clients. */
 export function createRedisFeatureStore(options: RedisFeatureStoreOptions): RedisFeatureStore {
   const { writer, reader, historyLength } = options;
-  writer.defineCommand("loopPutIfNewer", { numberOfKeys: 2, lua: PUT_IF_NEWER });
+  writer.defineCommand("loopPutIfNewer", { lua: PUT_IF_NEWER }); // key count given per call
 
   return {
     write: async (writes) => {
@@ -116,10 +132,19 @@ export function createRedisFeatureStore(options: RedisFeatureStoreOptions): Redi
       const byKey = groupByKey(writes);
       const pipeline = writer.pipeline();
       const put = (pipeline as unknown as { loopPutIfNewer: PutIfNewer }).loopPutIfNewer.bind(pipeline);
-      for (const group of byKey.values()) {
-        const keys = storeKeys(group[0]?.view ?? "", group[0]?.entityId ?? "");
-        const expireAt = Math.max(...group.map((w) => w.expireAt));
-        void put(keys.current, keys.history, expireAt, historyLength, ...group.flatMap((w) => [w.update.asOf, w.update.revision, encodeStored(w.update)]));
+      const groups = [...byKey.values()];
+      for (let from = 0; from < groups.length; from += PAIRS_PER_CALL) {
+        const keys: string[] = [];
+        const args: (string | number)[] = [historyLength];
+        for (const group of groups.slice(from, from + PAIRS_PER_CALL)) {
+          const k = storeKeys(group[0]?.view ?? "", group[0]?.entityId ?? "");
+          keys.push(k.current, k.history);
+          let expireAt = 0;
+          for (const w of group) expireAt = Math.max(expireAt, w.expireAt);
+          args.push(expireAt, group.length);
+          for (const w of group) args.push(w.update.asOf, w.update.revision, encodeStored(w.update));
+        }
+        void put(keys.length, ...keys, ...args);
       }
       let results: [Error | null, unknown][] | null;
       try {

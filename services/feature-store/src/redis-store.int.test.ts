@@ -60,7 +60,8 @@ test("a batch over many entities (several script calls) keeps newer-wins and the
   const all: PendingWrite[] = [];
   for (let e = 0; e < 300; e++) for (let r = 1; r <= 5; r++) all.push(w(`big-${e}`, 2_000_000 + r * 1000, r));
   const shuffled = seededShuffle(all, 7);
-  const outcomes = [await store.write(shuffled.slice(0, 900)), await store.write(shuffled.slice(900))];
+  const first = await store.write(shuffled.slice(0, 900));
+  const second = await store.write(shuffled.slice(900));
   // Per entity, a version is written iff it is newer than every version of that entity written before it.
   let expectedWritten = 0;
   const newest = new Map<string, number>();
@@ -78,8 +79,8 @@ test("a batch over many entities (several script calls) keeps newer-wins and the
       }
     }
   }
-  assert.equal(outcomes[0].written + outcomes[1].written, expectedWritten);
-  assert.equal(outcomes[0].written + outcomes[0].stale + outcomes[1].written + outcomes[1].stale, 1500);
+  assert.equal(first.written + second.written, expectedWritten);
+  assert.equal(first.written + first.stale + second.written + second.stale, 1500);
   const ids = Array.from({ length: 300 }, (_, e) => ({ view: "card_txn", entityId: `big-${e}` }));
   for (const u of await store.readLatest(ids)) assert.equal(u?.revision, 5);
   // As of version 2's time: the newest written version at or before it among the 4 the history keeps.

@@ -7,6 +7,7 @@ export const featureStoreConfigSchema = defineConfig({
   grpcPort: { type: "int", env: "LOOPLINE_FEATURE_STORE_GRPC_PORT", default: 50051, min: 0, max: 65535, doc: "gRPC port (loopline.v1.FeatureStore)" },
   adminPort: { type: "int", env: "LOOPLINE_FEATURE_STORE_ADMIN_PORT", default: 9402, min: 0, max: 65535, doc: "admin HTTP port (/metrics, /healthz, /readyz)" },
   consumerGroup: { type: "string", env: "LOOPLINE_FEATURE_STORE_GROUP", default: "loopline-feature-store", doc: "Kafka consumer group of the materialiser" },
+  concurrency: { type: "int", env: "LOOPLINE_FEATURE_STORE_CONCURRENCY", default: 3, min: 1, max: 64, doc: "partitions of loopline.features materialised concurrently" },
   maxEntities: { type: "int", env: "LOOPLINE_FEATURE_STORE_MAX_ENTITIES", default: 1000, min: 1, doc: "most entity ids one GetOnlineFeatures call may ask for" },
   historyLength: { type: "int", env: "LOOPLINE_FEATURE_STORE_HISTORY", default: 32, min: 1, max: 10_000, doc: "versions kept per entity and view for as-of reads" },
   expiryGraceMs: { type: "duration", env: "LOOPLINE_FEATURE_STORE_EXPIRY_GRACE", default: 86_400_000, doc: "how long after the longest max age a stored value is deleted (until then it reads OUTSIDE_MAX_AGE)" },

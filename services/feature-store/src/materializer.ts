@@ -10,6 +10,8 @@ export interface MaterializerOptions {
   /** The feature-update topic (loopline.features). */
   topic: string;
   groupId: string;
+  /** Partitions handled concurrently (their Redis writes overlap). Default 1. */
+  concurrency?: number;
   store: RedisFeatureStore;
   registry: FeatureRegistry;
   /** Producer for dead letters of undecodable or unknown updates. */
@@ -42,6 +44,8 @@ export function createMaterializer(options: MaterializerOptions): BatchConsumer 
   return options.kafka.createConsumer({
     groupId: options.groupId,
     topics: [options.topic],
+    // Partitions hold disjoint entities and every key is compare-and-set, so they may overlap.
+    partitionsConsumedConcurrently: options.concurrency ?? 1,
     metrics,
     // Hot path: guarded by bench/features.bench.ts (events/s from Kafka to readable in Redis).
     handler: async (batch) => {

@@ -83,6 +83,7 @@ export function createFeatureStoreService(config: FeatureStoreConfig, deps: Feat
         kafka,
         topic,
         groupId: config.consumerGroup,
+        concurrency: config.concurrency,
         store,
         registry,
         producer,

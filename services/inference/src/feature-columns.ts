@@ -8,11 +8,16 @@ import { FeatureValueSchema, type FeatureStatus, type FeatureValue } from "@loop
 // whoever asks (featureValueAt), never on the hot path.
 // Hot path: every Predict and PredictBatch (bench/inference.bench.ts, "PredictBatch 512 entities").
 
-/** FeatureValue's oneof cases by field number (0: no kind set). */
+// FeatureValue's oneof cases, numbered as its fields are.
+/** No kind set: the feature has no value. */
 export const KIND_NONE = 0;
+/** `double number = 1`. */
 export const KIND_NUMBER = 1;
+/** `string text = 2`. */
 export const KIND_TEXT = 2;
+/** `bool flag = 3`. */
 export const KIND_FLAG = 3;
+/** `int64 integer = 4`. */
 export const KIND_INTEGER = 4;
 
 /** One feature's values for a batch of entities, column-wise. */

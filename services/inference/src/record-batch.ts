@@ -52,7 +52,7 @@ export function recordValue(batch: RecordBatch, j: number, i: number): FeatureVa
   return source as FeatureValue;
 }
 
-/** Whether output o is logged (numeric tensors; strings and booleans are not). */
+/** Whether an output goes into the prediction log (numeric tensors do; strings and booleans do not). */
 export function isLoggedOutput(tensor: HostTensor): boolean {
   return !Array.isArray(tensor.data) && tensor.type !== "bool";
 }

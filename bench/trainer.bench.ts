@@ -41,7 +41,12 @@ const logisticMs = median(Array.from({ length: RUNS }, () => time(() => fitLogis
 let gbt: ReturnType<typeof fitGradientBoosting> | undefined;
 const gbtMs = time(() => (gbt = fitGradientBoosting(x, ROWS, COLUMNS, y, { trees: 100, maxDepth: 3, learningRate: 0.1 })));
 
-let baseline: { logistic_ms: number; gbt_ms: number; gbt_proba: number[] } | null = null;
+interface SklearnResult {
+  logistic_ms: number;
+  gbt_ms: number;
+  gbt_proba: number[];
+}
+let baseline: SklearnResult | null = null;
 if (existsSync(PYTHON)) {
   const dir = mkdtempSync(join(tmpdir(), "loopline-trainer-bench-"));
   try {
@@ -50,7 +55,7 @@ if (existsSync(PYTHON)) {
     for (let i = 0; i < ROWS; i++) lines.push([...x.subarray(i * COLUMNS, (i + 1) * COLUMNS), y[i]].join(","));
     writeFileSync(csv, lines.join("\n"));
     const r = spawnSync(PYTHON, [join(import.meta.dirname, "trainer_sklearn.py"), csv], { encoding: "utf8", env: { ...process.env, OMP_NUM_THREADS: "1" } });
-    if (r.status === 0) baseline = JSON.parse(r.stdout.trim().split("\n").pop() ?? "null") as typeof baseline;
+    if (r.status === 0) baseline = JSON.parse(r.stdout.trim().split("\n").pop() ?? "null") as SklearnResult | null; // not "typeof baseline": narrowed to null here
     else console.error(r.stderr);
   } finally {
     rmSync(dir, { recursive: true, force: true });

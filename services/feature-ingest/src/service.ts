@@ -39,6 +39,9 @@ export interface FeatureIngestService {
   readonly adminPort: number;
 }
 
+/** Batches slower than this are logged at debug level with where the time went. */
+const SLOW_BATCH_MS = 250;
+
 /** Resolves the configured view names ("*" = all built-in). */
 export function selectViews(names: readonly string[]): FeatureView[] {
   if (names.includes("*")) return [...builtinRegistry.views];
@@ -155,10 +158,13 @@ export function createFeatureIngestService(config: FeatureIngestConfig, deps: Fe
             const state = await stateOf(batch.partition);
             const outcome = processBatch(batch.records, state, views, validator);
             const producedAt = Date.now();
+            const processed = performance.now();
+            let sent = processed;
             try {
               // Durable before the state is saved, saved before the offsets are committed (by the kit).
               await out.send(featuresTopic, outcome.updates.map((u) => updateRecord(u, producedAt)));
               if (outcome.dead.length > 0) await publishDeadLetters(out, "feature-ingest", outcome.dead);
+              sent = performance.now();
               await stateStore.save(state, outcome.touched);
             } catch (err) {
               // The engines already hold this batch, but nothing past the last checkpoint is durable.
@@ -173,7 +179,12 @@ export function createFeatureIngestService(config: FeatureIngestConfig, deps: Fe
             for (const [reason, n] of outcome.rejected) events.inc({ outcome: "rejected", reason }, n);
             if (outcome.dead.length > 0) logger.warn("events dead-lettered", { partition: batch.partition, count: outcome.dead.length, first: outcome.dead[0]?.reason });
             for (const [name, engine] of state.engines) entities.set({ view: name }, engine.entityCount);
-            batchSeconds.observe((performance.now() - started) / 1000);
+            const done = performance.now();
+            batchSeconds.observe((done - started) / 1000);
+            if (done - started > SLOW_BATCH_MS) {
+              const ms = (a: number, b: number) => Math.round(b - a);
+              logger.debug("slow batch", { partition: batch.partition, records: batch.records.length, processMs: ms(started, processed), publishMs: ms(processed, sent), checkpointMs: ms(sent, done) });
+            }
           }),
       });
       await consumer.start();

@@ -205,9 +205,13 @@ if (all) {
   // 4.
   const half = Math.max(100, Math.floor(maxInferPerSecond / 2));
   const atHalf = await load(service.port, INFER, inferPayload, ["--rate", String(half), "--concurrency", "256"]);
-  console.log(`ModelInfer at ${half} req/s (half of max): p50 ${atHalf.p50Ms.toFixed(2)} ms, p99 ${atHalf.p99Ms.toFixed(2)} ms`);
-  results.push({ name: `ModelInfer p50 at half max load (${half} req/s)`, loopline: atHalf.p50Ms, unit: "ms", target: "< 2 ms", ok: atHalf.p50Ms < 2 && atHalf.errors === 0 });
-  results.push({ name: `ModelInfer p99 at half max load (${half} req/s)`, loopline: atHalf.p99Ms, unit: "ms", target: "< 10 ms", ok: atHalf.p99Ms < 10 && atHalf.errors === 0 });
+  // The transport's own latency at the same rate: the bare echo server, same load generator and bytes.
+  const echoAtHalf = echo !== undefined ? await load(echo.port, INFER, inferPayload, ["--rate", String(half), "--concurrency", "256"]) : undefined;
+  const echoNote = echoAtHalf !== undefined ? `; bare grpc-js echo at the same rate: p50 ${echoAtHalf.p50Ms.toFixed(2)} ms, p99 ${echoAtHalf.p99Ms.toFixed(2)} ms` : "";
+  console.log(`ModelInfer at ${half} req/s (half of max): p50 ${atHalf.p50Ms.toFixed(2)} ms, p99 ${atHalf.p99Ms.toFixed(2)} ms${echoNote}`);
+  // Issue 5 asks for these to be reported; < 2 ms and < 10 ms is our own bar.
+  results.push({ name: `ModelInfer p50 at half max load (${half} req/s)`, loopline: atHalf.p50Ms, ...(echoAtHalf ? { baseline: echoAtHalf.p50Ms } : {}), unit: "ms", target: "report; our bar < 2 ms", ok: atHalf.p50Ms < 2 && atHalf.errors === 0 });
+  results.push({ name: `ModelInfer p99 at half max load (${half} req/s)`, loopline: atHalf.p99Ms, ...(echoAtHalf ? { baseline: echoAtHalf.p99Ms } : {}), unit: "ms", target: "report; our bar < 10 ms", ok: atHalf.p99Ms < 10 && atHalf.errors === 0 });
 }
 
 console.log(`RSS after the load: ${rssMb().toFixed(0)} MB`);

@@ -18,42 +18,52 @@ import { decodeStored, encodeStored, type StoredUpdate } from "./stored-update.j
 // Many pairs per call spare the per-command cost in Redis and in ioredis; a call holds Redis for
 // its duration, so the caller bounds the pairs per call (PAIRS_PER_CALL).
 const PUT_IF_NEWER = `
-local keep = tonumber(ARGV[1])
+local call = redis.call
+local find = string.find
+local sub = string.sub
+local num = tonumber
+local keep = -(num(ARGV[1]) + 1)
 local p = 2
 local written = 0
 for k = 1, #KEYS, 2 do
-  local cur = redis.call('GET', KEYS[k])
+  local cur = call('GET', KEYS[k])
   local a = -1
   local r = -1
   if cur then
-    local s1 = string.find(cur, '|', 1, true)
-    local s2 = string.find(cur, '|', s1 + 1, true)
-    a = tonumber(string.sub(cur, 1, s1 - 1))
-    r = tonumber(string.sub(cur, s1 + 1, s2 - 1))
+    local s1 = find(cur, '|', 1, true)
+    local s2 = find(cur, '|', s1 + 1, true)
+    a = num(sub(cur, 1, s1 - 1))
+    r = num(sub(cur, s1 + 1, s2 - 1))
   end
-  local expireAt = tonumber(ARGV[p])
-  local n = tonumber(ARGV[p + 1])
+  local expireAt = ARGV[p]
+  local n = num(ARGV[p + 1])
   p = p + 2
-  local zargs = {}
+  local zargs = nil
   local newest = nil
+  local count = 0
   for j = 1, n do
-    local na = tonumber(ARGV[p])
-    local nr = tonumber(ARGV[p + 1])
+    local na = num(ARGV[p])
+    local nr = num(ARGV[p + 1])
     if na > a or (na == a and nr > r) then
       a = na
       r = nr
       newest = ARGV[p + 2]
-      zargs[#zargs + 1] = na
-      zargs[#zargs + 1] = newest
+      if count == 0 then
+        zargs = { ARGV[p], newest }
+      else
+        zargs[#zargs + 1] = ARGV[p]
+        zargs[#zargs + 1] = newest
+      end
+      count = count + 1
     end
     p = p + 3
   end
   if newest ~= nil then
-    redis.call('SET', KEYS[k], newest, 'PXAT', expireAt)
-    redis.call('ZADD', KEYS[k + 1], unpack(zargs))
-    redis.call('ZREMRANGEBYRANK', KEYS[k + 1], 0, -(keep + 1))
-    redis.call('PEXPIREAT', KEYS[k + 1], expireAt)
-    written = written + #zargs / 2
+    call('SET', KEYS[k], newest, 'PXAT', expireAt)
+    call('ZADD', KEYS[k + 1], unpack(zargs))
+    call('ZREMRANGEBYRANK', KEYS[k + 1], 0, keep)
+    call('PEXPIREAT', KEYS[k + 1], expireAt)
+    written = written + count
   end
 end
 return written

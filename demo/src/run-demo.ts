@@ -4,6 +4,8 @@ import {
   applyMigrations,
   createClickHouse,
   createKafka,
+  createRedis,
+  deleteKeysMatching,
   execute,
   queryRows,
   quoteIdentifier,
@@ -127,6 +129,14 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
     (line) => story.progress(line),
   );
   const kafka = createKafka({ brokers: (process.env["LOOPLINE_KAFKA_BROKERS"] ?? "127.0.0.1:9092").split(","), clientId: "demo", logger: silentLogger });
+  // Earlier runs' Redis keys (window state, features) and topics are forgotten in the background,
+  // as their ClickHouse databases are: left behind, every run added ~20k keys that Redis then
+  // re-wrote to disk on each snapshot.
+  const redis = createRedis({ url: process.env["LOOPLINE_REDIS_URL"] ?? "redis://127.0.0.1:6379", logger: silentLogger, mode: "background" });
+  const forgetting = Promise.allSettled([
+    deleteKeysMatching(redis, "demo:*", (key) => key.startsWith(scope.redisPrefix)),
+    kafka.listTopics().then((topics) => kafka.deleteTopics(topics.filter((t) => /^demo-\d{14}\./.test(t) && !t.startsWith(scope.topicPrefix)))),
+  ]);
   const registry = createClient(ModelRegistry, `127.0.0.1:${PORTS.registry}`, { timeoutMs: 30_000 });
   const inference = createClient(Inference, `127.0.0.1:${PORTS.inference}`, { timeoutMs: 5_000 });
   let producer: KafkaProducer | undefined;
@@ -141,7 +151,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
     await kafka.close().catch(() => undefined);
     await services.stop();
     await db.close();
-    await Promise.race([dropping, new Promise((r) => setTimeout(r, 1000))]);
+    await Promise.race([Promise.all([dropping, forgetting]), new Promise((r) => setTimeout(r, 1000))]);
+    redis.disconnect();
     await clickhouse.close();
   };
   const onSignal = () => {

@@ -40,7 +40,7 @@ export { createMetrics, LATENCY_BUCKETS } from "./metrics.js";
 export type { Metrics, MetricsOptions } from "./metrics.js";
 export { applyMigrations, hasCapability, loadMigrations, MigrationError, splitStatements } from "./migrate.js";
 export type { ApplyMigrationsOptions, ClickHouseCapability, Migration, MigrationOutcome } from "./migrate.js";
-export { connectRedis, createRedis, pingRedis } from "./redis.js";
+export { connectRedis, createRedis, deleteKeysMatching, pingRedis } from "./redis.js";
 export type { RedisClient, RedisOptions } from "./redis.js";
 export { createShutdown } from "./shutdown.js";
 export type { Closeable, Shutdown, ShutdownOptions } from "./shutdown.js";

@@ -79,3 +79,21 @@ export async function connectRedis(client: RedisClient, timeoutMs = 10_000): Pro
     client.once("ready", onReady);
   });
 }
+
+/**
+ * Deletes every key matching a SCAN pattern (full key names: the client's keyPrefix does not apply
+ * to patterns), except those `keep` spares, in batches with UNLINK. Returns how many were deleted.
+ */
+export async function deleteKeysMatching(client: RedisClient, pattern: string, keep: (key: string) => boolean = () => false): Promise<number> {
+  const prefix = client.options.keyPrefix ?? "";
+  let deleted = 0;
+  let cursor = "0";
+  do {
+    const [next, keys] = await client.scan(cursor, "MATCH", pattern, "COUNT", 1000);
+    cursor = next;
+    // Returned keys carry the client's keyPrefix, which the client adds again: strip it first.
+    const doomed = keys.filter((k) => !keep(k)).map((k) => (k.startsWith(prefix) ? k.slice(prefix.length) : k));
+    if (doomed.length > 0) deleted += await client.unlink(...doomed);
+  } while (cursor !== "0");
+  return deleted;
+}

@@ -6,6 +6,7 @@ import {
   createKafka,
   createLogger,
   createRedis,
+  deleteKeysMatching,
   execute,
   quoteIdentifier,
   silentLogger,
@@ -78,13 +79,7 @@ export async function isolateStack(t: { after(fn: () => Promise<void>): void } |
       if (!keep) {
         const topics = (await kafka.listTopics()).filter((name) => name.startsWith(topicPrefix));
         await kafka.deleteTopics(topics);
-        // keyPrefix is not applied to SCAN patterns, and returned keys carry it: strip it before DEL.
-        let cursor = "0";
-        do {
-          const [next, keys] = await redis.scan(cursor, "MATCH", `${redisPrefix}*`, "COUNT", 1000);
-          cursor = next;
-          if (keys.length > 0) await redis.del(...keys.map((k) => k.slice(redisPrefix.length)));
-        } while (cursor !== "0");
+        await deleteKeysMatching(redis, `${redisPrefix}*`);
         await execute(admin, `DROP DATABASE IF EXISTS ${quoteIdentifier(database)}`);
       }
     } finally {

@@ -426,10 +426,14 @@ daemonize yes
 pidfile $(pid_file redis)
 logfile $REDIS_DIR/logs/redis.log
 dir $REDIS_DIR/data
-# Append-only file: a restart (or a killed process) keeps the data.
+# Append-only file: a restart (or a killed process) keeps the data. No RDB snapshots besides it,
+# and AOF rewrites only past 1 GB: each snapshot or rewrite forks Redis and rewrites the dataset,
+# and on a 2-core machine every fork stalled the feature pipeline for up to a second (the default
+# 64 MB threshold meant a rewrite every few seconds while feature-ingest checkpoints).
 appendonly yes
 appendfsync everysec
-save 3600 1 300 100 60 10000
+save ""
+auto-aof-rewrite-min-size 1gb
 EOF
   rm -f "$(pid_file redis)"
   redis-server "$REDIS_DIR/redis.conf" >/dev/null 2>&1 </dev/null 9>&- ||

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { decodeFeatureUpdate, encodeFeatureUpdate, type PlainFeatureUpdate } from "./feature-update-codec.js";
+import { decodeFeatureUpdate, encodeFeatureUpdate, scanFeatureUpdate, UnknownValueKeyError, type PlainFeatureUpdate } from "./feature-update-codec.js";
 import { fromFeatureValue, toFeatureValue } from "./feature-values.js";
 import { FeatureUpdateSchema } from "./gen/loopline/v1/features_pb.js";
 
@@ -44,4 +44,45 @@ test("an int64 feature value from another producer decodes as a number; garbage 
   const bytes = toBinary(FeatureUpdateSchema, create(FeatureUpdateSchema, { view: "v", values: { i: { kind: { case: "integer", value: 7n } } } }));
   assert.deepEqual(decodeFeatureUpdate(bytes).values, { i: 7 });
   assert.throws(() => decodeFeatureUpdate(new Uint8Array([0x0a, 0xff])));
+});
+
+test("scanFeatureUpdate reads the header protobuf-es wrote, and hands over every value key", () => {
+  for (const c of cases) {
+    const bytes = reference(c);
+    const keys: string[] = [];
+    const h = scanFeatureUpdate(bytes, (view, index, b, start, end) => {
+      assert.equal(view, c.view);
+      assert.equal(index, keys.length);
+      keys.push(new TextDecoder().decode(b.subarray(start, end)));
+      return true;
+    });
+    assert.deepEqual(h, { entity: c.entity, entityId: c.entityId, view: c.view, asOf: c.asOf, revision: c.revision, producedAt: c.producedAt, valueCount: keys.length });
+    assert.deepEqual(keys, Object.keys(c.values));
+  }
+});
+
+test("scanFeatureUpdate refuses a key the check refuses, naming it, and throws where fromBinary throws", () => {
+  const c = cases[0] as PlainFeatureUpdate;
+  assert.throws(
+    () => scanFeatureUpdate(reference(c), (_v, _i, b, start, end) => new TextDecoder().decode(b.subarray(start, end)) !== "neg"),
+    (err: unknown) => err instanceof UnknownValueKeyError && err.key === "neg",
+  );
+  // Every truncation of a valid message: the reference decoder decides whether it is still a message.
+  const bytes = reference(c);
+  for (let n = 0; n < bytes.length; n++) {
+    const cut = bytes.subarray(0, n);
+    let reference_ok = true;
+    try {
+      fromBinary(FeatureUpdateSchema, cut);
+    } catch {
+      reference_ok = false;
+    }
+    let ok = true;
+    try {
+      scanFeatureUpdate(cut, () => true);
+    } catch {
+      ok = false;
+    }
+    assert.equal(ok, reference_ok, `truncated to ${n} bytes`);
+  }
 });

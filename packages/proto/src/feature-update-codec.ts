@@ -260,3 +260,143 @@ export function decodeFeatureUpdate(bytes: Uint8Array): PlainFeatureUpdate {
   }
   return u;
 }
+
+/** The header of a FeatureUpdate read by scanFeatureUpdate: everything but the values. */
+export interface FeatureUpdateHeader {
+  entity: string;
+  entityId: string;
+  view: string;
+  /** event_time_ms: the as-of time. */
+  asOf: number;
+  revision: number;
+  producedAt: number;
+  /** Value entries (map entries of `values`) in the message. */
+  valueCount: number;
+}
+
+/**
+ * Decides whether a value's key (its UTF-8 bytes, `bytes[start, end)`) names a feature of `view`.
+ * `index` is the entry's position among the values, for callers that expect a known order.
+ */
+export type ValueKeyCheck = (view: string, index: number, bytes: Uint8Array, start: number, end: number) => boolean;
+
+/** Thrown by scanFeatureUpdate for a value key the check refused; `key` is the decoded name. */
+export class UnknownValueKeyError extends Error {
+  override name = "UnknownValueKeyError";
+  constructor(readonly key: string) {
+    super(`unknown value key ${JSON.stringify(key)}`);
+  }
+}
+
+// Where scanFeatureUpdate remembers the value keys until the view is known (field order is free).
+let keyRanges = new Int32Array(256);
+
+/**
+ * Reads a FeatureUpdate's header and checks every value key with `check`, without decoding the values:
+ * for a consumer that passes the message on as bytes (feature-store keeps the record as it arrived).
+ * Walks the whole message, nested values included, so what it accepts decodeFeatureUpdate can read;
+ * throws an Error on malformed bytes and UnknownValueKeyError on a key the check refuses.
+ */
+// Hot path: guarded by bench/features.bench.ts (ingest events/s): one call per consumed update.
+export function scanFeatureUpdate(bytes: Uint8Array, check: ValueKeyCheck): FeatureUpdateHeader {
+  const h: FeatureUpdateHeader = { entity: "", entityId: "", view: "", asOf: 0, revision: 0, producedAt: 0, valueCount: 0 };
+  const len = bytes.length;
+  let p = 0;
+  // A varint at p (up to 2^53 exactly; larger int64 values lose precision as Number(bigint) would).
+  const varint = (): number => {
+    let n = 0;
+    let scale = 1;
+    for (let i = 0; i < 10; i++) {
+      if (p >= len) throw new Error("premature end of a varint");
+      const b = bytes[p++] as number;
+      n += (b & 0x7f) * scale;
+      if (b < 0x80) return n;
+      scale *= 128;
+    }
+    throw new Error("varint longer than 10 bytes");
+  };
+  const lengthAt = (): number => {
+    const n = varint();
+    if (p + n > len) throw new Error("length past the end of the message");
+    return n;
+  };
+  const skip = (wt: number): void => {
+    if (wt === WireType.Varint) varint();
+    else if (wt === WireType.Bit64) p += 8;
+    else if (wt === WireType.LengthDelimited) {
+      const n = lengthAt(); // read before adding: `p += lengthAt()` would add to the p before the length
+      p += n;
+    }
+    else if (wt === WireType.Bit32) p += 4;
+    else throw new Error(`unsupported wire type ${wt}`);
+    if (p > len) throw new Error("premature end of a field");
+  };
+  const text = (): string => {
+    const n = lengthAt();
+    const s = utf8Text(bytes, p, p + n);
+    p += n;
+    return s;
+  };
+  while (p < len) {
+    const tag = varint();
+    const no = Math.floor(tag / 8);
+    const wt = tag & 7;
+    if (wt === WireType.LengthDelimited && no === F_ENTITY) h.entity = text();
+    else if (wt === WireType.LengthDelimited && no === F_ENTITY_ID) h.entityId = text();
+    else if (wt === WireType.LengthDelimited && no === F_VIEW) h.view = text();
+    else if (wt === WireType.Varint && no === F_EVENT_TIME) h.asOf = varint();
+    else if (wt === WireType.Varint && no === F_REVISION) h.revision = varint();
+    else if (wt === WireType.Varint && no === F_PRODUCED_AT) h.producedAt = varint();
+    else if (wt === WireType.LengthDelimited && no === F_VALUES) {
+      const end = lengthAt() + p;
+      let keyStart = p;
+      let keyEnd = p; // an entry without a key has the empty key, as decodeFeatureUpdate reads it
+      while (p < end) {
+        const etag = varint();
+        const eno = Math.floor(etag / 8);
+        const ewt = etag & 7;
+        if (eno === 1 && ewt === WireType.LengthDelimited) {
+          const n = lengthAt();
+          keyStart = p;
+          keyEnd = p + n;
+          p = keyEnd;
+        } else if (eno === 2 && ewt === WireType.LengthDelimited) {
+          const vend = lengthAt() + p;
+          while (p < vend) skip(varint() & 7);
+          if (p !== vend) throw new Error("a feature value overruns its length");
+        } else skip(ewt);
+      }
+      if (p !== end) throw new Error("a value entry overruns its length");
+      const k = h.valueCount++;
+      if (2 * k + 2 > keyRanges.length) {
+        const grown = new Int32Array(keyRanges.length * 2);
+        grown.set(keyRanges);
+        keyRanges = grown;
+      }
+      keyRanges[2 * k] = keyStart;
+      keyRanges[2 * k + 1] = keyEnd;
+    } else skip(wt);
+  }
+  for (let k = 0; k < h.valueCount; k++) {
+    const start = keyRanges[2 * k] as number;
+    const end = keyRanges[2 * k + 1] as number;
+    if (!check(h.view, k, bytes, start, end)) throw new UnknownValueKeyError(utf8Text(bytes, start, end));
+  }
+  return h;
+}
+
+const utf8Decoder = new TextDecoder();
+
+// Short ASCII strings (names, ids) without TextDecoder's call overhead; anything else through it.
+function utf8Text(bytes: Uint8Array, start: number, end: number): string {
+  if (end - start <= 64) {
+    let s = "";
+    for (let i = start; i < end; i++) {
+      const c = bytes[i] as number;
+      if (c > 0x7f) return utf8Decoder.decode(bytes.subarray(start, end));
+      s += String.fromCharCode(c);
+    }
+    return s;
+  }
+  return utf8Decoder.decode(bytes.subarray(start, end));
+}

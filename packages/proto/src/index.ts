@@ -39,5 +39,5 @@ export { DEFAULT_SHUTDOWN_GRACE_MS, createGrpcServer } from "./grpc-server.js";
 export type { GrpcServer, GrpcServerOptions, ServerTlsOptions } from "./grpc-server.js";
 export { fromFeatureValue, toFeatureValue } from "./feature-values.js";
 export type { PlainValue } from "./feature-values.js";
-export { decodeFeatureUpdate, encodeFeatureUpdate } from "./feature-update-codec.js";
-export type { PlainFeatureUpdate } from "./feature-update-codec.js";
+export { decodeFeatureUpdate, encodeFeatureUpdate, scanFeatureUpdate, UnknownValueKeyError } from "./feature-update-codec.js";
+export type { FeatureUpdateHeader, PlainFeatureUpdate, ValueKeyCheck } from "./feature-update-codec.js";

@@ -1,8 +1,7 @@
 import type { FeatureRegistry } from "@loopline/features";
 import { publishDeadLetters, type BatchConsumer, type ConsumedRecord, type DeadLetterReason, type KafkaKit, type KafkaProducer, type Logger, type Metrics } from "@loopline/kit";
-import { decodeFeatureUpdate } from "@loopline/proto";
 import type { PendingWrite, RedisFeatureStore } from "./redis-store.js";
-import { toPendingWrite } from "./updates.js";
+import { createRecordChecker } from "./updates.js";
 
 /** Options of createMaterializer. */
 export interface MaterializerOptions {
@@ -40,6 +39,7 @@ export function createMaterializer(options: MaterializerOptions): BatchConsumer 
     [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
   );
   const redisLatency = metrics.histogram("loopline_feature_store_redis_write_seconds", "Redis batch write latency");
+  const checkRecord = createRecordChecker(registry);
 
   return options.kafka.createConsumer({
     groupId: options.groupId,
@@ -53,14 +53,14 @@ export function createMaterializer(options: MaterializerOptions): BatchConsumer 
       const dead: { record: ConsumedRecord; reason: DeadLetterReason }[] = [];
       const t = now();
       for (const record of batch.records) {
-        let decoded;
+        let r;
         try {
-          decoded = decodeFeatureUpdate(record.value ?? new Uint8Array());
+          // The record's bytes are stored as they are: its values are checked, never decoded.
+          r = checkRecord(record.value ?? new Uint8Array(), options.expiryGraceMs, t);
         } catch (err) {
           dead.push({ record, reason: { code: "UNDECODABLE", detail: `not a loopline.v1.FeatureUpdate: ${(err as Error).message}` } });
           continue;
         }
-        const r = toPendingWrite(registry, decoded, options.expiryGraceMs, t);
         if (r.ok) writes.push(r.write);
         else dead.push({ record, reason: { code: r.problem.code, detail: r.problem.detail } });
       }
@@ -75,7 +75,7 @@ export function createMaterializer(options: MaterializerOptions): BatchConsumer 
       written.inc({ outcome: "written" }, outcome.written);
       written.inc({ outcome: "stale" }, outcome.stale);
       const readable = now();
-      for (const w of writes) freshness.observe(Math.max(0, readable - w.update.asOf) / 1000);
+      for (const w of writes) freshness.observe(Math.max(0, readable - w.asOf) / 1000);
     },
   });
 }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { createRedis, silentLogger } from "@loopline/kit";
 import { isolateStack } from "@loopline/testkit";
-import { createRedisFeatureStore, type PendingWrite } from "./redis-store.js";
+import { createRedisFeatureStore, writeOf, type PendingWrite } from "./redis-store.js";
 
 // Integration: the real Redis. Newer-wins must hold across batches, within a batch, and between
 // concurrent writers, whatever the arrival order.
@@ -30,12 +30,7 @@ async function storeFor(t: Parameters<typeof isolateStack>[0]) {
 }
 
 const FAR = Date.UTC(2100, 0, 1);
-const w = (entityId: string, asOf: number, revision: number): PendingWrite => ({
-  view: "card_txn",
-  entityId,
-  update: { asOf, revision, producedAt: asOf, values: { txn_count_10m: revision } },
-  expireAt: FAR,
-});
+const w = (entityId: string, asOf: number, revision: number): PendingWrite => writeOf("card_txn", entityId, { asOf, revision, producedAt: asOf, values: { txn_count_10m: revision } }, FAR);
 
 test("newer-wins over shuffled batches: the stored version is the newest ever written", async (t) => {
   const store = await storeFor(t);
@@ -68,7 +63,7 @@ test("a batch over many entities (several script calls) keeps newer-wins and the
   const written = new Map<string, number[]>();
   for (const batch of [shuffled.slice(0, 900), shuffled.slice(900)]) {
     const byEntity = new Map<string, number[]>();
-    for (const x of batch) byEntity.set(x.entityId, [...(byEntity.get(x.entityId) ?? []), x.update.revision]);
+    for (const x of batch) byEntity.set(x.entityId, [...(byEntity.get(x.entityId) ?? []), x.revision]);
     for (const [id, revs] of byEntity) {
       for (const r of revs.sort((a, b) => a - b)) {
         if (r > (newest.get(id) ?? 0)) {

@@ -3,7 +3,8 @@ import { decodeStored, encodeStored, type StoredUpdate } from "./stored-update.j
 
 /**
  * Redis layout (all keys under the configured prefix):
- *   fs:{view}:{entityId}   string "<asOf>|<revision>|<producedAt>|<JSON values>" — the newest version
+ *   fs:{view}:{entityId}   string "<asOf>|<revision>|<producedAt>|<FeatureUpdate protobuf>" — the newest version
+ *                          (stored-update.ts has the layout)
  *   fsh:{view}:{entityId}  sorted set, score asOf, member = the same string — bounded history for as-of reads
  * Both expire at asOf + the view's longest max age + the expiry grace. Until then a value older
  * than a feature's max age is served as OUTSIDE_MAX_AGE; after it, NOT_FOUND.
@@ -72,7 +73,7 @@ return written
 /** (view, entity) pairs per script call: about a millisecond of Redis time, so reads never wait long behind a write. */
 const PAIRS_PER_CALL = 64;
 
-type PutIfNewer = (numberOfKeys: number, ...args: (string | number)[]) => Promise<number>;
+type PutIfNewer = (numberOfKeys: number, ...args: (string | number | Buffer)[]) => Promise<number>;
 
 /** The current and history keys of a (view, entity). */
 export function storeKeys(view: string, entityId: string): { current: string; history: string } {
@@ -83,9 +84,18 @@ export function storeKeys(view: string, entityId: string): { current: string; hi
 export interface PendingWrite {
   view: string;
   entityId: string;
-  update: StoredUpdate;
+  /** The version: epoch ms the values are as of, and the tie-break for equal asOf. */
+  asOf: number;
+  revision: number;
+  /** The stored value (stored-update.ts): the version and the FeatureUpdate bytes. */
+  value: Buffer;
   /** Epoch ms at which both keys expire. */
   expireAt: number;
+}
+
+/** A write of plain values (WriteFeatures, tests): encodes them as the stream path stores them. */
+export function writeOf(view: string, entityId: string, update: StoredUpdate, expireAt: number): PendingWrite {
+  return { view, entityId, asOf: update.asOf, revision: update.revision, value: encodeStored(update), expireAt };
 }
 
 /** Result of a batch write. */
@@ -105,7 +115,7 @@ export function groupByKey(writes: readonly PendingWrite[]): Map<string, Pending
     if (g === undefined) out.set(key, (g = []));
     g.push(w);
   }
-  for (const g of out.values()) g.sort((x, y) => x.update.asOf - y.update.asOf || x.update.revision - y.update.revision);
+  for (const g of out.values()) g.sort((x, y) => x.asOf - y.asOf || x.revision - y.revision);
   return out;
 }
 
@@ -145,14 +155,14 @@ export function createRedisFeatureStore(options: RedisFeatureStoreOptions): Redi
       const groups = [...byKey.values()];
       for (let from = 0; from < groups.length; from += PAIRS_PER_CALL) {
         const keys: string[] = [];
-        const args: (string | number)[] = [historyLength];
+        const args: (string | number | Buffer)[] = [historyLength];
         for (const group of groups.slice(from, from + PAIRS_PER_CALL)) {
           const k = storeKeys(group[0]?.view ?? "", group[0]?.entityId ?? "");
           keys.push(k.current, k.history);
           let expireAt = 0;
           for (const w of group) expireAt = Math.max(expireAt, w.expireAt);
           args.push(expireAt, group.length);
-          for (const w of group) args.push(w.update.asOf, w.update.revision, encodeStored(w.update));
+          for (const w of group) args.push(w.asOf, w.revision, w.value);
         }
         void put(keys.length, ...keys, ...args);
       }
@@ -172,7 +182,8 @@ export function createRedisFeatureStore(options: RedisFeatureStoreOptions): Redi
     readLatest: async (pairs) => {
       if (pairs.length === 0) return [];
       try {
-        const raw = await reader.mget(pairs.map((p) => storeKeys(p.view, p.entityId).current));
+        // Buffers: the stored values are binary (protobuf after the version prefix).
+        const raw = await reader.mgetBuffer(pairs.map((p) => storeKeys(p.view, p.entityId).current));
         return raw.map((r) => decodeStored(r));
       } catch (err) {
         throw unavailable(err);
@@ -181,12 +192,12 @@ export function createRedisFeatureStore(options: RedisFeatureStoreOptions): Redi
     readAsOf: async (pairs, at) => {
       if (pairs.length === 0) return [];
       const pipeline = reader.pipeline();
-      for (const p of pairs) pipeline.zrevrangebyscore(storeKeys(p.view, p.entityId).history, at, "-inf", "LIMIT", 0, 1);
+      for (const p of pairs) pipeline.zrevrangebyscoreBuffer(storeKeys(p.view, p.entityId).history, at, "-inf", "LIMIT", 0, 1);
       try {
         const results = (await pipeline.exec()) ?? [];
         return results.map(([err, members]) => {
           if (err !== null) throw unavailable(err);
-          return decodeStored((members as string[])[0]);
+          return decodeStored((members as Buffer[])[0]);
         });
       } catch (err) {
         throw err instanceof UnavailableError ? err : unavailable(err);

@@ -1,0 +1,67 @@
+import assert from "node:assert/strict";
+import { createRequire } from "node:module";
+import { dirname } from "node:path";
+import { test } from "node:test";
+
+// The kafkajs patch (patches/kafkajs@2.2.4.patch) encodes uncompressed produce batches in one pass
+// (src/protocol/requests/produce/v3/fastPartition.js). The reference is kafkajs' own stock encoders,
+// Record and RecordBatch, composed exactly as its produce request composes them.
+const require = createRequire(import.meta.url);
+const base = dirname(require.resolve("kafkajs/package.json"));
+type Encoder = { buffer: Buffer; size(): number; writeInt32(n: number): Encoder; writeEncoder(e: Encoder): Encoder };
+const EncoderClass = require(`${base}/src/protocol/encoder`) as new () => Encoder;
+const Record = require(`${base}/src/protocol/recordBatch/record/v0`) as (r: object) => Encoder;
+const { RecordBatch } = require(`${base}/src/protocol/recordBatch/v0`) as { RecordBatch: (b: object) => Promise<Encoder> };
+const Long = require(`${base}/src/utils/long`) as { fromValue(v: unknown): unknown; fromInt(n: number): unknown };
+const fastPartition = require(`${base}/src/protocol/requests/produce/v3/fastPartition.js`) as (args: object) => Encoder | undefined;
+
+interface Message {
+  key?: string | Buffer | null;
+  value: string | Buffer | null;
+  headers?: Record<string, string | Buffer | (string | Buffer)[]>;
+  timestamp?: number;
+}
+
+async function stock(partition: number, messages: Message[], opts: { transactional: boolean; firstSequence?: number; producerId: unknown; producerEpoch: number; dateNow: number }) {
+  const timestamps = messages.map((m) => m.timestamp).filter((t) => t != null).sort();
+  const all = timestamps.length === 0 ? [opts.dateNow] : timestamps;
+  const firstTimestamp = all[0] as number;
+  const records = messages.map((m, i) => Record({ ...m, offsetDelta: i, timestampDelta: (m.timestamp || opts.dateNow) - firstTimestamp }));
+  const batch = await RecordBatch({
+    records,
+    firstTimestamp,
+    maxTimestamp: all[all.length - 1],
+    producerId: opts.producerId,
+    producerEpoch: opts.producerEpoch,
+    firstSequence: opts.firstSequence,
+    transactional: opts.transactional,
+    lastOffsetDelta: records.length - 1,
+  });
+  const entry = new EncoderClass().writeInt32(partition).writeInt32(batch.size()).writeEncoder(batch);
+  return { bytes: entry.buffer, firstTimestamp, maxTimestamp: all[all.length - 1] };
+}
+
+const dateNow = 1_763_800_000_000;
+const cases: { name: string; messages: Message[]; transactional?: boolean; firstSequence?: number; producerId?: unknown; producerEpoch?: number }[] = [
+  { name: "one record, string key and value, no headers", messages: [{ key: "card-1", value: "hello" }] },
+  { name: "Buffer values with a content-type header (feature-ingest's records)", messages: Array.from({ length: 300 }, (_, i) => ({ key: `card-${i}`, value: Buffer.alloc(100 + i * 3, i), headers: { "content-type": "application/x-protobuf" } })) },
+  { name: "null key and value, unicode, repeated header values", messages: [{ key: null, value: null }, { key: "ünï ✓", value: "ça va", headers: { a: ["1", Buffer.from("2")], "clé": "v" } }] },
+  { name: "explicit timestamps, idempotent producer", messages: [{ key: "a", value: "x", timestamp: dateNow + 5 }, { key: "b", value: "y", timestamp: dateNow - 3_000 }, { key: "c", value: "z" }], firstSequence: 4242, producerId: Long.fromValue(987654321012), producerEpoch: 3 },
+  { name: "transactional, long values (multi-byte lengths)", messages: [{ key: "k", value: Buffer.alloc(70_000, 7) }, { key: "k2", value: "v".repeat(200) }], transactional: true, firstSequence: 1, producerId: Long.fromValue(5), producerEpoch: 1 },
+  { name: "70 headers on one record (header count over one varint byte)", messages: [{ key: "k", value: "v", headers: Object.fromEntries(Array.from({ length: 70 }, (_, i) => [`h${i}`, `v${i}`])) }] },
+];
+
+test("the one-pass produce batch encoder writes the bytes kafkajs' stock encoders write", async () => {
+  for (const c of cases) {
+    const opts = { transactional: c.transactional ?? false, producerId: c.producerId ?? Long.fromInt(-1), producerEpoch: c.producerEpoch ?? 0, dateNow, ...(c.firstSequence !== undefined ? { firstSequence: c.firstSequence } : {}) };
+    const ref = await stock(7, c.messages, opts);
+    const fast = fastPartition({ partition: 7, messages: c.messages, ...opts, firstTimestamp: ref.firstTimestamp, maxTimestamp: ref.maxTimestamp });
+    assert.ok(fast !== undefined, c.name);
+    assert.deepEqual(fast.buffer, ref.bytes, c.name);
+  }
+});
+
+test("timestamps too far apart for the one-pass encoder leave the batch to the stock path", () => {
+  const messages = [{ key: "a", value: "x", timestamp: dateNow }, { key: "b", value: "y", timestamp: dateNow + 2 ** 31 }];
+  assert.equal(fastPartition({ partition: 0, messages, transactional: false, producerId: Long.fromInt(-1), producerEpoch: 0, dateNow, firstTimestamp: dateNow, maxTimestamp: dateNow + 2 ** 31 }), undefined);
+});

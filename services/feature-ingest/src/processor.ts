@@ -1,4 +1,4 @@
-import { createFeatureEngine, type EventResult, type EventValidator, type FeatureEngine, type FeatureUpdate, type FeatureView } from "@loopline/features";
+import { createFeatureEngine, type Event, type EventResult, type EventValidator, type FeatureEngine, type FeatureUpdate, type FeatureView } from "@loopline/features";
 import type { ConsumedRecord, DeadLetterReason } from "@loopline/kit";
 import { decodeProtobufEvent, isProtobuf } from "./decode.js";
 
@@ -19,10 +19,10 @@ export interface BatchOutcome {
   updates: FeatureUpdate[];
   /** Records refused, with the reason for the DLQ. */
   dead: { record: ConsumedRecord; reason: DeadLetterReason }[];
-  /** Entities whose state changed, per view (their snapshots must be saved). */
-  touched: Map<string, Set<string>>;
+  /** Events each view accepted, in order: what changed its state (the state store journals them). */
+  accepted: Map<string, Event[]>;
   /** Events accepted by at least one view. */
-  accepted: number;
+  acceptedCount: number;
   /** Redeliveries recognised by event id and skipped. */
   duplicates: number;
   /** Rejections by reason code. */
@@ -36,7 +36,7 @@ export interface BatchOutcome {
  */
 // Hot path: guarded by bench/features.bench.ts (ingest events/s against a bare kafkajs consumer).
 export function processBatch(records: readonly ConsumedRecord[], state: PartitionState, views: readonly FeatureView[], validator: EventValidator): BatchOutcome {
-  const out: BatchOutcome = { updates: [], dead: [], touched: new Map(), accepted: 0, duplicates: 0, rejected: new Map() };
+  const out: BatchOutcome = { updates: [], dead: [], accepted: new Map(), acceptedCount: 0, duplicates: 0, rejected: new Map() };
   const reject = (record: ConsumedRecord, code: string, detail: string) => {
     out.dead.push({ record, reason: { code, detail } });
     out.rejected.set(code, (out.rejected.get(code) ?? 0) + 1);
@@ -74,16 +74,16 @@ export function processBatch(records: readonly ConsumedRecord[], state: Partitio
         if (r.ok) {
           acceptedBy++;
           out.updates.push(r.update);
-          let set = out.touched.get(view.name);
-          if (set === undefined) out.touched.set(view.name, (set = new Set()));
-          set.add(event.entityId);
+          let list = out.accepted.get(view.name);
+          if (list === undefined) out.accepted.set(view.name, (list = []));
+          list.push(event);
         } else if (r.rejection.code === "DUPLICATE") {
           duplicate = true;
         } else {
           late = `${r.rejection.code}: ${r.rejection.message}`;
         }
       }
-      if (acceptedBy > 0) out.accepted++;
+      if (acceptedBy > 0) out.acceptedCount++;
       else if (duplicate) out.duplicates++;
       else if (late !== undefined) reject(record, late.slice(0, late.indexOf(":")), late.slice(late.indexOf(":") + 2));
       else reject(record, "UNKNOWN_TYPE", `no feature view consumes ${event.entity}/${event.type}`);

@@ -117,7 +117,7 @@ export function createFeatureIngestService(config: FeatureIngestConfig, deps: Fe
           evicted.set(view.name, ids);
         }
         if (evicted.size > 0) {
-          await stateStore.save(state, new Map(), evicted);
+          await stateStore.compact(state, evicted);
           logger.info("idle entities evicted", { partition: p, evicted: Object.fromEntries([...evicted].map(([v, ids]) => [v, ids.length])) });
         }
       });
@@ -165,7 +165,7 @@ export function createFeatureIngestService(config: FeatureIngestConfig, deps: Fe
               await out.send(featuresTopic, outcome.updates.map((u) => updateRecord(u, producedAt)));
               if (outcome.dead.length > 0) await publishDeadLetters(out, "feature-ingest", outcome.dead);
               sent = performance.now();
-              await stateStore.save(state, outcome.touched);
+              await stateStore.save(state, outcome.accepted);
             } catch (err) {
               // The engines already hold this batch, but nothing past the last checkpoint is durable.
               // The kit retries the batch in place: it must start from the checkpoint, or every event
@@ -174,7 +174,7 @@ export function createFeatureIngestService(config: FeatureIngestConfig, deps: Fe
               throw err;
             }
             published.inc(outcome.updates.length);
-            events.inc({ outcome: "accepted", reason: "" }, outcome.accepted);
+            events.inc({ outcome: "accepted", reason: "" }, outcome.acceptedCount);
             if (outcome.duplicates > 0) events.inc({ outcome: "duplicate", reason: "" }, outcome.duplicates);
             for (const [reason, n] of outcome.rejected) events.inc({ outcome: "rejected", reason }, n);
             if (outcome.dead.length > 0) logger.warn("events dead-lettered", { partition: batch.partition, count: outcome.dead.length, first: outcome.dead[0]?.reason });

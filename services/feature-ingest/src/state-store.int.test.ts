@@ -1,0 +1,82 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { builtinRegistry, createEventValidator } from "@loopline/features";
+import { createRedis, silentLogger, type ConsumedRecord } from "@loopline/kit";
+import { isolateStack } from "@loopline/testkit";
+import { emptyPartitionState, processBatch, type PartitionState } from "./processor.js";
+import { createStateStore } from "./state-store.js";
+
+// Integration: the real Redis. The saved state (base + journal, across compactions and evictions)
+// must load back into exactly the engine state the stream built.
+
+const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);
+const views = builtinRegistry.views;
+const validator = createEventValidator({ views, maxEventBytes: 2048, maxClockSkew: 60_000, now: () => NOW });
+
+function batchOf(from: number, n: number): ConsumedRecord[] {
+  return Array.from({ length: n }, (_, k) => {
+    // Every 11th record redelivers the one before it.
+    const i = (from + k) % 11 === 10 ? from + k - 1 : from + k;
+    const card = `c${(i * 7) % 13}`;
+    // Out of order within the allowed lateness (5m).
+    const time = NOW - 3_600_000 + i * 20_000 - (i % 4) * 60_000;
+    const id = `e${i}`;
+    const value = JSON.stringify({ event_id: id, entity: "card", entity_id: card, event_time: time, type: "transaction", fields: { amount: (i * 37) % 500, merchant_category: ["5411", "5812"][i % 2], country: ["US", "FR", "DE"][i % 3], channel: ["pos", "ecom"][i % 2] } });
+    return { topic: "t", partition: 0, offset: String(from + k), key: Buffer.from(card), value: Buffer.from(value), headers: {}, timestamp: NOW };
+  });
+}
+
+const snapshotOf = (state: PartitionState) =>
+  Object.fromEntries([...state.engines].map(([name, engine]) => [name, [...engine.snapshot().entities].sort((a, b) => (a.entityId < b.entityId ? -1 : 1))]));
+
+test("window state saved as journal and compacted base loads back exactly, evictions included", async (t) => {
+  const s = await isolateStack(t);
+  const redis = createRedis({ url: s.endpoints.redisUrl, logger: silentLogger, keyPrefix: s.redisPrefix, mode: "background" });
+  t.after(() => redis.disconnect());
+  // A compaction every 25 journaled events: the 7 batches below compact several times and end with a journal tail.
+  const store = createStateStore({ redis, logger: silentLogger, compactEvents: 25 });
+  const live = await store.load(0, views);
+  assert.equal(live.engines.get("card_txn")?.entityCount, 0);
+  let duplicates = 0;
+  for (let b = 0; b < 7; b++) {
+    const out = processBatch(batchOf(b * 9, 9), live, views, validator);
+    duplicates += out.duplicates;
+    await store.save(live, out.accepted);
+  }
+  assert.ok(duplicates > 0, "the stream has redeliveries, which the restored state must know by id");
+  const journal = await redis.lrange("fij:card_txn:0", 0, -1);
+  assert.ok(journal.length > 0 && journal.length < 7, `a journal tail after compactions (${journal.length} elements)`);
+  assert.deepEqual(snapshotOf(await store.load(0, views)), snapshotOf(live));
+
+  // A reloaded state carries on exactly as the live one: same updates for the next batch.
+  const reloaded = await store.load(0, views);
+  const next = batchOf(63, 9);
+  const liveNext = processBatch(next, live, views, validator);
+  assert.deepEqual(processBatch(next, reloaded, views, validator).updates, liveNext.updates);
+  await store.save(live, liveNext.accepted);
+
+  // Eviction compacts: the evicted entity is gone from the base, the journal is empty.
+  const engine = live.engines.get("card_txn");
+  const victim = [...(engine?.entityIds() ?? [])][0] as string;
+  const before = (engine?.watermark(victim) ?? 0) + 1;
+  const evicted = [...(engine?.entityIds() ?? [])].filter((id) => (engine?.watermark(id) ?? Infinity) < before);
+  engine?.evictIdle(before);
+  await store.compact(live, new Map([["card_txn", evicted]]));
+  assert.equal(await redis.llen("fij:card_txn:0"), 0);
+  const afterEviction = await store.load(0, views);
+  assert.equal(afterEviction.engines.get("card_txn")?.watermark(victim), undefined);
+  assert.deepEqual(snapshotOf(afterEviction), snapshotOf(live));
+});
+
+test("state of another view definition is dropped, journal and base alike", async (t) => {
+  const s = await isolateStack(t);
+  const redis = createRedis({ url: s.endpoints.redisUrl, logger: silentLogger, keyPrefix: s.redisPrefix, mode: "background" });
+  t.after(() => redis.disconnect());
+  const store = createStateStore({ redis, logger: silentLogger });
+  const live = emptyPartitionState(0, views);
+  await store.save(live, processBatch(batchOf(0, 9), live, views, validator).accepted);
+  await redis.hset("fi:card_txn:0", "__fingerprint", "an-older-definition");
+  const loaded = await store.load(0, views);
+  assert.equal(loaded.engines.get("card_txn")?.entityCount, 0);
+  assert.equal(await redis.exists("fi:card_txn:0", "fij:card_txn:0"), 0);
+});

@@ -27,10 +27,11 @@ local keep = -(num(ARGV[1]) + 1)
 local p = 2
 local written = 0
 for k = 1, #KEYS, 2 do
-  local cur = call('GET', KEYS[k])
+  -- Only the version prefix: a GET would copy the whole value into Lua to read two numbers.
+  local cur = call('GETRANGE', KEYS[k], 0, 63)
   local a = -1
   local r = -1
-  if cur then
+  if cur ~= '' then
     local s1 = find(cur, '|', 1, true)
     local s2 = find(cur, '|', s1 + 1, true)
     a = num(sub(cur, 1, s1 - 1))

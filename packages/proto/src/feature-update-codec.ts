@@ -290,6 +290,49 @@ export class UnknownValueKeyError extends Error {
 
 // Where scanFeatureUpdate remembers the value keys until the view is known (field order is free).
 let keyRanges = new Int32Array(256);
+// The message being scanned and the read position: module state, like the encoder's slab, so a
+// scan creates no closures (it runs once per consumed update).
+let sBytes: Uint8Array = new Uint8Array(0);
+let sPos = 0;
+let sLen = 0;
+
+// A varint at sPos (up to 2^53 exactly; larger int64 values lose precision as Number(bigint) would).
+function sVarint(): number {
+  let n = 0;
+  let scale = 1;
+  for (let i = 0; i < 10; i++) {
+    if (sPos >= sLen) throw new Error("premature end of a varint");
+    const b = sBytes[sPos++] as number;
+    n += (b & 0x7f) * scale;
+    if (b < 0x80) return n;
+    scale *= 128;
+  }
+  throw new Error("varint longer than 10 bytes");
+}
+
+function sLength(): number {
+  const n = sVarint();
+  if (sPos + n > sLen) throw new Error("length past the end of the message");
+  return n;
+}
+
+function sSkip(wt: number): void {
+  if (wt === WireType.Varint) sVarint();
+  else if (wt === WireType.Bit64) sPos += 8;
+  else if (wt === WireType.LengthDelimited) {
+    const n = sLength(); // read before adding: `sPos += sLength()` would add to the position before the length
+    sPos += n;
+  } else if (wt === WireType.Bit32) sPos += 4;
+  else throw new Error(`unsupported wire type ${wt}`);
+  if (sPos > sLen) throw new Error("premature end of a field");
+}
+
+function sText(): string {
+  const n = sLength();
+  const s = utf8Text(sBytes, sPos, sPos + n);
+  sPos += n;
+  return s;
+}
 
 /**
  * Reads a FeatureUpdate's header and checks every value key with `check`, without decoding the values:
@@ -300,82 +343,52 @@ let keyRanges = new Int32Array(256);
 // Hot path: guarded by bench/features.bench.ts (ingest events/s): one call per consumed update.
 export function scanFeatureUpdate(bytes: Uint8Array, check: ValueKeyCheck): FeatureUpdateHeader {
   const h: FeatureUpdateHeader = { entity: "", entityId: "", view: "", asOf: 0, revision: 0, producedAt: 0, valueCount: 0 };
-  const len = bytes.length;
-  let p = 0;
-  // A varint at p (up to 2^53 exactly; larger int64 values lose precision as Number(bigint) would).
-  const varint = (): number => {
-    let n = 0;
-    let scale = 1;
-    for (let i = 0; i < 10; i++) {
-      if (p >= len) throw new Error("premature end of a varint");
-      const b = bytes[p++] as number;
-      n += (b & 0x7f) * scale;
-      if (b < 0x80) return n;
-      scale *= 128;
+  sBytes = bytes;
+  sPos = 0;
+  sLen = bytes.length;
+  try {
+    while (sPos < sLen) {
+      const tag = sVarint();
+      const no = Math.floor(tag / 8);
+      const wt = tag & 7;
+      if (wt === WireType.LengthDelimited && no === F_ENTITY) h.entity = sText();
+      else if (wt === WireType.LengthDelimited && no === F_ENTITY_ID) h.entityId = sText();
+      else if (wt === WireType.LengthDelimited && no === F_VIEW) h.view = sText();
+      else if (wt === WireType.Varint && no === F_EVENT_TIME) h.asOf = sVarint();
+      else if (wt === WireType.Varint && no === F_REVISION) h.revision = sVarint();
+      else if (wt === WireType.Varint && no === F_PRODUCED_AT) h.producedAt = sVarint();
+      else if (wt === WireType.LengthDelimited && no === F_VALUES) {
+        const end = sLength() + sPos;
+        let keyStart = sPos;
+        let keyEnd = sPos; // an entry without a key has the empty key, as decodeFeatureUpdate reads it
+        while (sPos < end) {
+          const etag = sVarint();
+          const eno = Math.floor(etag / 8);
+          const ewt = etag & 7;
+          if (eno === 1 && ewt === WireType.LengthDelimited) {
+            const n = sLength();
+            keyStart = sPos;
+            keyEnd = sPos + n;
+            sPos = keyEnd;
+          } else if (eno === 2 && ewt === WireType.LengthDelimited) {
+            const vend = sLength() + sPos;
+            while (sPos < vend) sSkip(sVarint() & 7);
+            if (sPos !== vend) throw new Error("a feature value overruns its length");
+          } else sSkip(ewt);
+        }
+        if (sPos !== end) throw new Error("a value entry overruns its length");
+        const k = h.valueCount++;
+        if (2 * k + 2 > keyRanges.length) {
+          const grown = new Int32Array(keyRanges.length * 2);
+          grown.set(keyRanges);
+          keyRanges = grown;
+        }
+        keyRanges[2 * k] = keyStart;
+        keyRanges[2 * k + 1] = keyEnd;
+      } else sSkip(wt);
     }
-    throw new Error("varint longer than 10 bytes");
-  };
-  const lengthAt = (): number => {
-    const n = varint();
-    if (p + n > len) throw new Error("length past the end of the message");
-    return n;
-  };
-  const skip = (wt: number): void => {
-    if (wt === WireType.Varint) varint();
-    else if (wt === WireType.Bit64) p += 8;
-    else if (wt === WireType.LengthDelimited) {
-      const n = lengthAt(); // read before adding: `p += lengthAt()` would add to the p before the length
-      p += n;
-    }
-    else if (wt === WireType.Bit32) p += 4;
-    else throw new Error(`unsupported wire type ${wt}`);
-    if (p > len) throw new Error("premature end of a field");
-  };
-  const text = (): string => {
-    const n = lengthAt();
-    const s = utf8Text(bytes, p, p + n);
-    p += n;
-    return s;
-  };
-  while (p < len) {
-    const tag = varint();
-    const no = Math.floor(tag / 8);
-    const wt = tag & 7;
-    if (wt === WireType.LengthDelimited && no === F_ENTITY) h.entity = text();
-    else if (wt === WireType.LengthDelimited && no === F_ENTITY_ID) h.entityId = text();
-    else if (wt === WireType.LengthDelimited && no === F_VIEW) h.view = text();
-    else if (wt === WireType.Varint && no === F_EVENT_TIME) h.asOf = varint();
-    else if (wt === WireType.Varint && no === F_REVISION) h.revision = varint();
-    else if (wt === WireType.Varint && no === F_PRODUCED_AT) h.producedAt = varint();
-    else if (wt === WireType.LengthDelimited && no === F_VALUES) {
-      const end = lengthAt() + p;
-      let keyStart = p;
-      let keyEnd = p; // an entry without a key has the empty key, as decodeFeatureUpdate reads it
-      while (p < end) {
-        const etag = varint();
-        const eno = Math.floor(etag / 8);
-        const ewt = etag & 7;
-        if (eno === 1 && ewt === WireType.LengthDelimited) {
-          const n = lengthAt();
-          keyStart = p;
-          keyEnd = p + n;
-          p = keyEnd;
-        } else if (eno === 2 && ewt === WireType.LengthDelimited) {
-          const vend = lengthAt() + p;
-          while (p < vend) skip(varint() & 7);
-          if (p !== vend) throw new Error("a feature value overruns its length");
-        } else skip(ewt);
-      }
-      if (p !== end) throw new Error("a value entry overruns its length");
-      const k = h.valueCount++;
-      if (2 * k + 2 > keyRanges.length) {
-        const grown = new Int32Array(keyRanges.length * 2);
-        grown.set(keyRanges);
-        keyRanges = grown;
-      }
-      keyRanges[2 * k] = keyStart;
-      keyRanges[2 * k + 1] = keyEnd;
-    } else skip(wt);
+  } finally {
+    sBytes = EMPTY; // hold no reference to the caller's buffer
   }
   for (let k = 0; k < h.valueCount; k++) {
     const start = keyRanges[2 * k] as number;
@@ -385,18 +398,12 @@ export function scanFeatureUpdate(bytes: Uint8Array, check: ValueKeyCheck): Feat
   return h;
 }
 
+const EMPTY = new Uint8Array(0);
 const utf8Decoder = new TextDecoder();
 
-// Short ASCII strings (names, ids) without TextDecoder's call overhead; anything else through it.
+// ASCII text (names, ids) through Buffer's latin1 slice, which is what UTF-8 is for ASCII and far
+// cheaper than TextDecoder for short strings; anything else through TextDecoder.
 function utf8Text(bytes: Uint8Array, start: number, end: number): string {
-  if (end - start <= 64) {
-    let s = "";
-    for (let i = start; i < end; i++) {
-      const c = bytes[i] as number;
-      if (c > 0x7f) return utf8Decoder.decode(bytes.subarray(start, end));
-      s += String.fromCharCode(c);
-    }
-    return s;
-  }
-  return utf8Decoder.decode(bytes.subarray(start, end));
+  for (let i = start; i < end; i++) if ((bytes[i] as number) > 0x7f) return utf8Decoder.decode(bytes.subarray(start, end));
+  return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString("latin1");
 }

@@ -52,7 +52,7 @@ test("a batch groups versions per key in ascending version order, whatever the a
   const items = [w("a", 12, 2), w("b", 5, 1), w("a", 10, 1), w("a", 12, 1), w("a", 11, 9)];
   for (const order of [items, [...items].reverse()]) {
     const g = groupByKey(order);
-    assert.deepEqual(g.get("fs:v:a")?.map((x) => [x.asOf, x.revision]), [[10, 1], [11, 9], [12, 1], [12, 2]]);
-    assert.deepEqual(g.get("fs:v:b")?.map((x) => x.asOf), [5]);
+    assert.deepEqual(g.get("fsl:v:a")?.map((x) => [x.asOf, x.revision]), [[10, 1], [11, 9], [12, 1], [12, 2]]);
+    assert.deepEqual(g.get("fsl:v:b")?.map((x) => x.asOf), [5]);
   }
 });

@@ -14,8 +14,8 @@ import { decodeStored, encodeStored, type StoredUpdate } from "./stored-update.j
 
 // Compare-and-set in one script so concurrent writers (the stream and WriteFeatures) cannot
 // interleave a read and a write. KEYS: the list of each (view, entity). ARGV: the history length,
-// then per key its expiry, its version count n and n versions (asOf, revision, value) in ascending
-// order. Versions strictly newer than the list's last one are appended, in order, so the list stays
+// then per key its expiry, its version count n and its n values in ascending version order (each
+// value starts with its version, "<asOf>|<revision>|"). Versions strictly newer than the list's last one are appended, in order, so the list stays
 // sorted and its last element is the newest; the rest are stale. Returns how many were appended.
 // Many keys per call spare the per-command cost in Redis and in ioredis; a call holds Redis for its
 // duration, so the caller bounds the keys per call (PAIRS_PER_CALL).
@@ -43,15 +43,18 @@ for k = 1, #KEYS do
   p = p + 2
   local count = 0
   for j = 1, n do
-    local na = num(ARGV[p])
-    local nr = num(ARGV[p + 1])
+    local v = ARGV[p]
+    local s1 = find(v, '|', 1, true)
+    local s2 = find(v, '|', s1 + 1, true)
+    local na = num(sub(v, 1, s1 - 1))
+    local nr = num(sub(v, s1 + 1, s2 - 1))
     if na > a or (na == a and nr > r) then
       a = na
       r = nr
-      call('RPUSH', key, ARGV[p + 2])
+      call('RPUSH', key, v)
       count = count + 1
     end
-    p = p + 3
+    p = p + 1
   end
   if count > 0 then
     call('LTRIM', key, -keep, -1)
@@ -185,7 +188,7 @@ export function createRedisFeatureStore(options: RedisFeatureStoreOptions): Redi
           let expireAt = 0;
           for (const w of group) expireAt = Math.max(expireAt, w.expireAt);
           args.push(expireAt, group.length);
-          for (const w of group) args.push(w.asOf, w.revision, w.value);
+          for (const w of group) args.push(w.value);
         }
         void put(keys.length, ...keys, ...args);
       }

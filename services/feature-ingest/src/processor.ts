@@ -15,7 +15,7 @@ export function emptyPartitionState(partition: number, views: readonly FeatureVi
 
 /** What one batch produced. */
 export interface BatchOutcome {
-  /** Feature updates to publish, in processing order. */
+  /** Feature updates to publish, in processing order (empty when processBatch was given `emit`). */
   updates: FeatureUpdate[];
   /** Records refused, with the reason for the DLQ. */
   dead: { record: ConsumedRecord; reason: DeadLetterReason }[];
@@ -35,7 +35,18 @@ export interface BatchOutcome {
  * that fails in any way becomes a dead letter and never stops the rest (no poison records).
  */
 // Hot path: guarded by bench/features.bench.ts (ingest events/s against a bare kafkajs consumer).
-export function processBatch(records: readonly ConsumedRecord[], state: PartitionState, views: readonly FeatureView[], validator: EventValidator): BatchOutcome {
+export function processBatch(
+  records: readonly ConsumedRecord[],
+  state: PartitionState,
+  views: readonly FeatureView[],
+  validator: EventValidator,
+  /**
+   * Takes each update as it is made instead of collecting it in `updates` (which then stays empty):
+   * feature-ingest encodes it on the spot, so the update objects die young instead of surviving
+   * garbage collections for the length of the batch.
+   */
+  emit?: (update: FeatureUpdate) => void,
+): BatchOutcome {
   const out: BatchOutcome = { updates: [], dead: [], accepted: new Map(), acceptedCount: 0, duplicates: 0, rejected: new Map() };
   const reject = (record: ConsumedRecord, code: string, detail: string) => {
     out.dead.push({ record, reason: { code, detail } });
@@ -73,7 +84,8 @@ export function processBatch(records: readonly ConsumedRecord[], state: Partitio
         const r = engine.ingest(event);
         if (r.ok) {
           acceptedBy++;
-          out.updates.push(r.update);
+          if (emit === undefined) out.updates.push(r.update);
+          else emit(r.update);
           let list = out.accepted.get(view.name);
           if (list === undefined) out.accepted.set(view.name, (list = []));
           list.push(event);

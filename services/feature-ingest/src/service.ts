@@ -13,6 +13,7 @@ import {
   type KafkaProducer,
   type Logger,
   type Metrics,
+  type OutgoingRecord,
 } from "@loopline/kit";
 import type { FeatureIngestConfig } from "./config.js";
 import { processBatch, type PartitionState } from "./processor.js";
@@ -156,13 +157,15 @@ export function createFeatureIngestService(config: FeatureIngestConfig, deps: Fe
           withPartition(batch.partition, async () => {
             const started = performance.now();
             const state = await stateOf(batch.partition);
-            const outcome = processBatch(batch.records, state, views, validator);
+            // Updates are encoded as they are made (one timestamp for the batch), see processBatch.
             const producedAt = Date.now();
+            const records: OutgoingRecord[] = [];
+            const outcome = processBatch(batch.records, state, views, validator, (u) => records.push(updateRecord(u, producedAt)));
             const processed = performance.now();
             let sent = processed;
             try {
               // Durable before the state is saved, saved before the offsets are committed (by the kit).
-              await out.send(featuresTopic, outcome.updates.map((u) => updateRecord(u, producedAt)));
+              await out.send(featuresTopic, records);
               if (outcome.dead.length > 0) await publishDeadLetters(out, "feature-ingest", outcome.dead);
               sent = performance.now();
               await stateStore.save(state, outcome.accepted);
@@ -173,7 +176,7 @@ export function createFeatureIngestService(config: FeatureIngestConfig, deps: Fe
               partitions.delete(batch.partition);
               throw err;
             }
-            published.inc(outcome.updates.length);
+            published.inc(records.length);
             events.inc({ outcome: "accepted", reason: "" }, outcome.acceptedCount);
             if (outcome.duplicates > 0) events.inc({ outcome: "duplicate", reason: "" }, outcome.duplicates);
             for (const [reason, n] of outcome.rejected) events.inc({ outcome: "rejected", reason }, n);

@@ -14,6 +14,16 @@ const Record = require(`${base}/src/protocol/recordBatch/record/v0`) as (r: obje
 const { RecordBatch } = require(`${base}/src/protocol/recordBatch/v0`) as { RecordBatch: (b: object) => Promise<Encoder> };
 const Long = require(`${base}/src/utils/long`) as { fromValue(v: unknown): unknown; fromInt(n: number): unknown };
 const fastPartition = require(`${base}/src/protocol/requests/produce/v3/fastPartition.js`) as (args: object) => Encoder | undefined;
+const DecoderClass = require(`${base}/src/protocol/decoder`) as new (buffer: Buffer) => object;
+const decodeRecordBatch = require(`${base}/src/protocol/recordBatch/v0/decoder`) as (d: object) => Promise<{ records: DecodedRecord[] }>;
+
+interface DecodedRecord {
+  offset: string;
+  timestamp: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, Buffer | Buffer[]>;
+}
 
 interface Message {
   key?: string | Buffer | null;
@@ -64,4 +74,40 @@ test("the one-pass produce batch encoder writes the bytes kafkajs' stock encoder
 test("timestamps too far apart for the one-pass encoder leave the batch to the stock path", () => {
   const messages = [{ key: "a", value: "x", timestamp: dateNow }, { key: "b", value: "y", timestamp: dateNow + 2 ** 31 }];
   assert.equal(fastPartition({ partition: 0, messages, transactional: false, producerId: Long.fromInt(-1), producerEpoch: 0, dateNow, firstTimestamp: dateNow, maxTimestamp: dateNow + 2 ** 31 }), undefined);
+});
+
+// The patch also decodes record offsets and timestamps with Number arithmetic where they are safe
+// integers, and builds headers without a copy per header. The reference values are computed here
+// with BigInt from what was encoded.
+async function decodeWithFirstOffset(entry: Buffer, firstOffset: bigint): Promise<DecodedRecord[]> {
+  const batch = Buffer.from(entry.subarray(8)); // past partition and record set size
+  batch.writeBigInt64BE(firstOffset, 0); // the broker assigns offsets; the CRC does not cover this field
+  return (await decodeRecordBatch(new DecoderClass(batch))).records;
+}
+
+test("records decode with the offsets, timestamps, keys, values and headers that were encoded", async () => {
+  const messages: Message[] = [
+    { key: "a", value: "x", timestamp: dateNow, headers: { h: "1" } },
+    { key: null, value: Buffer.from([0, 255]), timestamp: dateNow + 70_000_000, headers: { r: ["1", "2", "3"], ["__proto__"]: "p", "ünï": "v" } as unknown as Message["headers"] },
+    { key: "c", value: null, timestamp: dateNow - 5, headers: {} },
+    ...Array.from({ length: 200 }, (_, i) => ({ key: `k${i}`, value: `v${i}`, timestamp: dateNow + i * 1000 })),
+  ];
+  const opts = { transactional: false, producerId: Long.fromInt(-1), producerEpoch: 0, dateNow };
+  const ref = await stock(0, messages, opts);
+  for (const firstOffset of [0n, 123_456_789n, 2n ** 53n - 100n, 2n ** 62n]) {
+    const records = await decodeWithFirstOffset(ref.bytes, firstOffset);
+    assert.equal(records.length, messages.length);
+    records.forEach((r, i) => {
+      const m = messages[i] as Message;
+      assert.equal(r.offset, (firstOffset + BigInt(i)).toString(), `offset ${i} after ${firstOffset}`);
+      assert.equal(r.timestamp, String(m.timestamp), `timestamp ${i}`);
+      assert.deepEqual(r.key, m.key === null || m.key === undefined ? null : Buffer.from(m.key));
+      assert.deepEqual(r.value, m.value === null ? null : Buffer.from(m.value));
+    });
+    const headers = records[1]?.headers ?? {};
+    assert.deepEqual(Object.keys(headers), ["r", "__proto__", "ünï"]);
+    assert.deepEqual(headers["r"], [Buffer.from("1"), Buffer.from("2"), Buffer.from("3")]);
+    assert.deepEqual(Object.getOwnPropertyDescriptor(headers, "__proto__")?.value, Buffer.from("p"));
+    assert.equal(Object.getPrototypeOf(headers), Object.prototype);
+  }
 });

@@ -88,7 +88,7 @@ async function decodeWithFirstOffset(entry: Buffer, firstOffset: bigint): Promis
 test("records decode with the offsets, timestamps, keys, values and headers that were encoded", async () => {
   const messages: Message[] = [
     { key: "a", value: "x", timestamp: dateNow, headers: { h: "1" } },
-    { key: null, value: Buffer.from([0, 255]), timestamp: dateNow + 70_000_000, headers: { r: ["1", "2", "3"], ["__proto__"]: "p", "ünï": "v" } as unknown as Message["headers"] },
+    { key: null, value: Buffer.from([0, 255]), timestamp: dateNow + 70_000_000, headers: { r: ["1", "2", "3"], ["__proto__"]: "p", "ünï": "v" } as unknown as NonNullable<Message["headers"]> },
     { key: "c", value: null, timestamp: dateNow - 5, headers: {} },
     ...Array.from({ length: 200 }, (_, i) => ({ key: `k${i}`, value: `v${i}`, timestamp: dateNow + i * 1000 })),
   ];

@@ -43,6 +43,13 @@ test("decodes what protobuf-es writes, and fromBinary reads what it writes", () 
 test("an int64 feature value from another producer decodes as a number; garbage throws", () => {
   const bytes = toBinary(FeatureUpdateSchema, create(FeatureUpdateSchema, { view: "v", values: { i: { kind: { case: "integer", value: 7n } } } }));
   assert.deepEqual(decodeFeatureUpdate(bytes).values, { i: 7 });
+  // Negative and past-2^53 int64s (ten-byte varints) come out as Number(bigint) does.
+  const wide = toBinary(
+    FeatureUpdateSchema,
+    create(FeatureUpdateSchema, { eventTimeMs: -1_234n, revision: 2n ** 63n + 5n, producedAtMs: 2n ** 60n, values: { n: { kind: { case: "integer", value: -5n } }, m: { kind: { case: "integer", value: -(2n ** 62n) } } } }),
+  );
+  const d = decodeFeatureUpdate(wide);
+  assert.deepEqual([d.asOf, d.revision, d.producedAt, d.values], [-1234, Number(2n ** 63n + 5n), Number(2n ** 60n), { n: -5, m: Number(-(2n ** 62n)) }]);
   assert.throws(() => decodeFeatureUpdate(new Uint8Array([0x0a, 0xff])));
 });
 
@@ -83,6 +90,29 @@ test("scanFeatureUpdate refuses a key the check refuses, naming it, and throws w
     } catch {
       ok = false;
     }
-    assert.equal(ok, reference_ok, `truncated to ${n} bytes`);
+    assert.equal(ok, reference_ok, `scan, truncated to ${n} bytes`);
+    let decoded = true;
+    try {
+      decodeFeatureUpdate(cut);
+    } catch {
+      decoded = false;
+    }
+    assert.equal(decoded, reference_ok, `decode, truncated to ${n} bytes`);
+  }
+});
+
+test("decoding updates whose keys change from one message to the next never reuses a stale key", () => {
+  // The decoder caches keys by entry position; messages of different views and orders alternate here.
+  const keySets = [["a", "b", "c"], ["a", "bb", "c"], ["b", "a"], ["é", "a", "b", "c", "d"], [""], ["a", "b", "c"], ["ab", "c"]];
+  let seed = 7;
+  for (let i = 0; i < 200; i++) {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    const keys = keySets[seed % keySets.length] as string[];
+    const values = Object.fromEntries(keys.map((k, j) => [k, j % 2 === 0 ? j + i : `${k}${i}`]));
+    const c: PlainFeatureUpdate = { entity: "e", entityId: `id${i}`, view: "v", asOf: 1 + i, revision: 1, values, producedAt: 0, sourceEventId: "" };
+    const bytes = reference(c);
+    assert.deepEqual(decodeFeatureUpdate(bytes), c);
+    const m = fromBinary(FeatureUpdateSchema, bytes);
+    assert.deepEqual(Object.keys(decodeFeatureUpdate(bytes).values), Object.keys(m.values));
   }
 });

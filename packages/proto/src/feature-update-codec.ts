@@ -1,4 +1,4 @@
-import { BinaryReader, BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import type { PlainValue } from "./feature-values.js";
 
 /**
@@ -198,67 +198,95 @@ function encodeWithWriter(u: PlainFeatureUpdate): Uint8Array {
   return w.finish();
 }
 
-function readValue(r: BinaryReader, end: number): PlainValue {
-  let v: PlainValue = null;
-  while (r.pos < end) {
-    const [no, wt] = r.tag();
-    if (no === V_NUMBER && wt === WireType.Bit64) v = r.double();
-    else if (no === V_TEXT && wt === WireType.LengthDelimited) v = r.string();
-    else if (no === V_FLAG && wt === WireType.Varint) v = r.bool();
-    else if (no === V_INTEGER && wt === WireType.Varint) v = Number(r.int64());
-    else r.skip(wt, no);
-  }
-  return v;
-}
-
 /** Decodes a FeatureUpdate; throws on malformed bytes (as fromBinary does). Unknown fields are skipped. */
+// Hot path: guarded by bench/features.bench.ts (GetOnlineFeatures: every stored version read is one)
+// and bench/sink.bench.ts. Reads with the scanner's module-state helpers: no per-field allocations.
 export function decodeFeatureUpdate(bytes: Uint8Array): PlainFeatureUpdate {
-  const r = new BinaryReader(bytes);
   const u: PlainFeatureUpdate = { entity: "", entityId: "", view: "", asOf: 0, revision: 0, values: {}, producedAt: 0, sourceEventId: "" };
-  while (r.pos < r.len) {
-    const [no, wt] = r.tag();
-    switch (wt === WireType.LengthDelimited || wt === WireType.Varint ? no : -1) {
-      case F_ENTITY:
-        u.entity = r.string();
-        break;
-      case F_ENTITY_ID:
-        u.entityId = r.string();
-        break;
-      case F_VIEW:
-        u.view = r.string();
-        break;
-      case F_EVENT_TIME:
-        u.asOf = Number(r.int64());
-        break;
-      case F_REVISION:
-        u.revision = Number(r.uint64());
-        break;
-      case F_VALUES: {
-        const end = r.uint32() + r.pos;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let entry = 0; // index of the value entry being read (for the key cache)
+  sBytes = bytes;
+  sPos = 0;
+  sLen = bytes.length;
+  try {
+    while (sPos < sLen) {
+      const tag = sVarint();
+      const no = Math.floor(tag / 8);
+      const wt = tag & 7;
+      if (wt === WireType.LengthDelimited && no === F_ENTITY) u.entity = sText();
+      else if (wt === WireType.LengthDelimited && no === F_ENTITY_ID) u.entityId = sText();
+      else if (wt === WireType.LengthDelimited && no === F_VIEW) u.view = sText();
+      else if (wt === WireType.Varint && no === F_EVENT_TIME) u.asOf = sInt64(true);
+      else if (wt === WireType.Varint && no === F_REVISION) u.revision = sInt64(false);
+      else if (wt === WireType.Varint && no === F_PRODUCED_AT) u.producedAt = sInt64(true);
+      else if (wt === WireType.LengthDelimited && no === F_SOURCE_EVENT) u.sourceEventId = sText();
+      else if (wt === WireType.LengthDelimited && no === F_VALUES) {
+        const end = sLength() + sPos;
         let key = "";
         let value: PlainValue = null;
-        while (r.pos < end) {
-          const [eno, ewt] = r.tag();
-          if (eno === 1 && ewt === WireType.LengthDelimited) key = r.string();
-          else if (eno === 2 && ewt === WireType.LengthDelimited) {
-            const vend = r.uint32() + r.pos;
-            value = readValue(r, vend);
-          } else r.skip(ewt, eno);
+        while (sPos < end) {
+          const etag = sVarint();
+          const eno = Math.floor(etag / 8);
+          const ewt = etag & 7;
+          if (eno === 1 && ewt === WireType.LengthDelimited) {
+            const n = sLength();
+            key = valueKey(entry, sPos, sPos + n);
+            sPos += n;
+          } else if (eno === 2 && ewt === WireType.LengthDelimited) {
+            const vend = sLength() + sPos;
+            value = null;
+            while (sPos < vend) {
+              const vtag = sVarint();
+              const vno = Math.floor(vtag / 8);
+              const vwt = vtag & 7;
+              if (vno === V_NUMBER && vwt === WireType.Bit64) {
+                if (sPos + 8 > vend) throw new Error("premature end of a double");
+                value = view.getFloat64(sPos, true);
+                sPos += 8;
+              } else if (vno === V_TEXT && vwt === WireType.LengthDelimited) value = sText();
+              else if (vno === V_FLAG && vwt === WireType.Varint) value = sVarint() !== 0;
+              else if (vno === V_INTEGER && vwt === WireType.Varint) value = sInt64(true);
+              else sSkip(vwt);
+            }
+            if (sPos !== vend) throw new Error("a feature value overruns its length");
+          } else sSkip(ewt);
         }
+        if (sPos !== end) throw new Error("a value entry overruns its length");
         u.values[key] = value;
-        break;
-      }
-      case F_PRODUCED_AT:
-        u.producedAt = Number(r.int64());
-        break;
-      case F_SOURCE_EVENT:
-        u.sourceEventId = r.string();
-        break;
-      default:
-        r.skip(wt, no);
+        entry++;
+      } else sSkip(wt);
     }
+  } finally {
+    sBytes = EMPTY;
   }
   return u;
+}
+
+// Value keys (feature names) by entry position, as last decoded: every update of a view names the same
+// features in the same order, so a key is usually the cached string (a short byte comparison) rather
+// than a new string, which V8 would also have to internalise to use as a property name.
+const KEY_CACHE = 64;
+const cachedKeyBytes: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(KEY_CACHE);
+const cachedKeys: string[] = new Array<string>(KEY_CACHE);
+
+function valueKey(entry: number, start: number, end: number): string {
+  const cached = entry < KEY_CACHE ? cachedKeyBytes[entry] : undefined;
+  if (cached !== undefined && cached.length === end - start) {
+    let same = true;
+    for (let i = 0; i < cached.length; i++) {
+      if (cached[i] !== sBytes[start + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return cachedKeys[entry] as string;
+  }
+  const key = utf8Text(sBytes, start, end);
+  if (entry < KEY_CACHE) {
+    cachedKeyBytes[entry] = sBytes.slice(start, end);
+    cachedKeys[entry] = key;
+  }
+  return key;
 }
 
 /** The header of a FeatureUpdate read by scanFeatureUpdate: everything but the values. */
@@ -332,6 +360,21 @@ function sText(): string {
   const s = utf8Text(sBytes, sPos, sPos + n);
   sPos += n;
   return s;
+}
+
+// An int64 (signed) or uint64 varint as a Number, as Number(BinaryReader.int64()/uint64()) gives it:
+// exact up to 2^53, through BigInt beyond (negative int64 values are ten-byte varints).
+function sInt64(signed: boolean): number {
+  const start = sPos;
+  const n = sVarint();
+  if (n <= Number.MAX_SAFE_INTEGER) return n;
+  let big = 0n;
+  let shift = 0n;
+  for (let p = start; p < sPos; p++) {
+    big |= BigInt((sBytes[p] as number) & 0x7f) << shift;
+    shift += 7n;
+  }
+  return Number(signed ? BigInt.asIntN(64, big) : BigInt.asUintN(64, big));
 }
 
 /**

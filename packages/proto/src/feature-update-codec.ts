@@ -200,65 +200,10 @@ function encodeWithWriter(u: PlainFeatureUpdate): Uint8Array {
 
 /** Decodes a FeatureUpdate; throws on malformed bytes (as fromBinary does). Unknown fields are skipped. */
 // Hot path: guarded by bench/features.bench.ts (GetOnlineFeatures: every stored version read is one)
-// and bench/sink.bench.ts. Reads with the scanner's module-state helpers: no per-field allocations.
+// and bench/sink.bench.ts.
 export function decodeFeatureUpdate(bytes: Uint8Array): PlainFeatureUpdate {
   const u: PlainFeatureUpdate = { entity: "", entityId: "", view: "", asOf: 0, revision: 0, values: {}, producedAt: 0, sourceEventId: "" };
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let entry = 0; // index of the value entry being read (for the key cache)
-  sBytes = bytes;
-  sPos = 0;
-  sLen = bytes.length;
-  try {
-    while (sPos < sLen) {
-      const tag = sVarint();
-      const no = Math.floor(tag / 8);
-      const wt = tag & 7;
-      if (wt === WireType.LengthDelimited && no === F_ENTITY) u.entity = sText();
-      else if (wt === WireType.LengthDelimited && no === F_ENTITY_ID) u.entityId = sText();
-      else if (wt === WireType.LengthDelimited && no === F_VIEW) u.view = sText();
-      else if (wt === WireType.Varint && no === F_EVENT_TIME) u.asOf = sInt64(true);
-      else if (wt === WireType.Varint && no === F_REVISION) u.revision = sInt64(false);
-      else if (wt === WireType.Varint && no === F_PRODUCED_AT) u.producedAt = sInt64(true);
-      else if (wt === WireType.LengthDelimited && no === F_SOURCE_EVENT) u.sourceEventId = sText();
-      else if (wt === WireType.LengthDelimited && no === F_VALUES) {
-        const end = sLength() + sPos;
-        let key = "";
-        let value: PlainValue = null;
-        while (sPos < end) {
-          const etag = sVarint();
-          const eno = Math.floor(etag / 8);
-          const ewt = etag & 7;
-          if (eno === 1 && ewt === WireType.LengthDelimited) {
-            const n = sLength();
-            key = valueKey(entry, sPos, sPos + n);
-            sPos += n;
-          } else if (eno === 2 && ewt === WireType.LengthDelimited) {
-            const vend = sLength() + sPos;
-            value = null;
-            while (sPos < vend) {
-              const vtag = sVarint();
-              const vno = Math.floor(vtag / 8);
-              const vwt = vtag & 7;
-              if (vno === V_NUMBER && vwt === WireType.Bit64) {
-                if (sPos + 8 > vend) throw new Error("premature end of a double");
-                value = view.getFloat64(sPos, true);
-                sPos += 8;
-              } else if (vno === V_TEXT && vwt === WireType.LengthDelimited) value = sText();
-              else if (vno === V_FLAG && vwt === WireType.Varint) value = sVarint() !== 0;
-              else if (vno === V_INTEGER && vwt === WireType.Varint) value = sInt64(true);
-              else sSkip(vwt);
-            }
-            if (sPos !== vend) throw new Error("a feature value overruns its length");
-          } else sSkip(ewt);
-        }
-        if (sPos !== end) throw new Error("a value entry overruns its length");
-        u.values[key] = value;
-        entry++;
-      } else sSkip(wt);
-    }
-  } finally {
-    sBytes = EMPTY;
-  }
+  walkFeatureUpdate(bytes, u, u.values);
   return u;
 }
 
@@ -308,10 +253,13 @@ export interface FeatureUpdateHeader {
  */
 export type ValueKeyCheck = (view: string, index: number, bytes: Uint8Array, start: number, end: number) => boolean;
 
-/** Thrown by scanFeatureUpdate for a value key the check refused; `key` is the decoded name. */
+/** Thrown by scanFeatureUpdate for a value key the check refused; `key` is the decoded name, `view` the message's view. */
 export class UnknownValueKeyError extends Error {
   override name = "UnknownValueKeyError";
-  constructor(readonly key: string) {
+  constructor(
+    readonly key: string,
+    readonly view: string,
+  ) {
     super(`unknown value key ${JSON.stringify(key)}`);
   }
 }
@@ -386,6 +334,25 @@ function sInt64(signed: boolean): number {
 // Hot path: guarded by bench/features.bench.ts (ingest events/s): one call per consumed update.
 export function scanFeatureUpdate(bytes: Uint8Array, check: ValueKeyCheck): FeatureUpdateHeader {
   const h: FeatureUpdateHeader = { entity: "", entityId: "", view: "", asOf: 0, revision: 0, producedAt: 0, valueCount: 0 };
+  h.valueCount = walkFeatureUpdate(bytes, h, undefined);
+  for (let k = 0; k < h.valueCount; k++) {
+    const start = keyRanges[2 * k] as number;
+    const end = keyRanges[2 * k + 1] as number;
+    if (!check(h.view, k, bytes, start, end)) throw new UnknownValueKeyError(utf8Text(bytes, start, end), h.view);
+  }
+  return h;
+}
+
+/**
+ * The one walk over a FeatureUpdate's wire format that both readers share, with the module-state
+ * helpers (no per-field allocations). Header fields go into `into`; every value entry is checked to
+ * the end of its nested FeatureValue, then decoded into `values` when given (decodeFeatureUpdate),
+ * or else only its key's byte range kept in keyRanges (scanFeatureUpdate). Returns the number of
+ * value entries; throws on malformed bytes.
+ */
+function walkFeatureUpdate(bytes: Uint8Array, into: FeatureUpdateHeader | PlainFeatureUpdate, values: Record<string, PlainValue> | undefined): number {
+  const view = values === undefined ? undefined : new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let entries = 0;
   sBytes = bytes;
   sPos = 0;
   sLen = bytes.length;
@@ -394,16 +361,18 @@ export function scanFeatureUpdate(bytes: Uint8Array, check: ValueKeyCheck): Feat
       const tag = sVarint();
       const no = Math.floor(tag / 8);
       const wt = tag & 7;
-      if (wt === WireType.LengthDelimited && no === F_ENTITY) h.entity = sText();
-      else if (wt === WireType.LengthDelimited && no === F_ENTITY_ID) h.entityId = sText();
-      else if (wt === WireType.LengthDelimited && no === F_VIEW) h.view = sText();
-      else if (wt === WireType.Varint && no === F_EVENT_TIME) h.asOf = sVarint();
-      else if (wt === WireType.Varint && no === F_REVISION) h.revision = sVarint();
-      else if (wt === WireType.Varint && no === F_PRODUCED_AT) h.producedAt = sVarint();
+      if (wt === WireType.LengthDelimited && no === F_ENTITY) into.entity = sText();
+      else if (wt === WireType.LengthDelimited && no === F_ENTITY_ID) into.entityId = sText();
+      else if (wt === WireType.LengthDelimited && no === F_VIEW) into.view = sText();
+      else if (wt === WireType.Varint && no === F_EVENT_TIME) into.asOf = sInt64(true);
+      else if (wt === WireType.Varint && no === F_REVISION) into.revision = sInt64(false);
+      else if (wt === WireType.Varint && no === F_PRODUCED_AT) into.producedAt = sInt64(true);
+      else if (wt === WireType.LengthDelimited && no === F_SOURCE_EVENT && "sourceEventId" in into) into.sourceEventId = sText();
       else if (wt === WireType.LengthDelimited && no === F_VALUES) {
         const end = sLength() + sPos;
         let keyStart = sPos;
-        let keyEnd = sPos; // an entry without a key has the empty key, as decodeFeatureUpdate reads it
+        let keyEnd = sPos; // an entry without a key has the empty key
+        let value: PlainValue = null;
         while (sPos < end) {
           const etag = sVarint();
           const eno = Math.floor(etag / 8);
@@ -415,30 +384,45 @@ export function scanFeatureUpdate(bytes: Uint8Array, check: ValueKeyCheck): Feat
             sPos = keyEnd;
           } else if (eno === 2 && ewt === WireType.LengthDelimited) {
             const vend = sLength() + sPos;
-            while (sPos < vend) sSkip(sVarint() & 7);
+            value = null;
+            while (sPos < vend) {
+              const vtag = sVarint();
+              const vno = Math.floor(vtag / 8);
+              const vwt = vtag & 7;
+              if (view === undefined) sSkip(vwt);
+              else if (vno === V_NUMBER && vwt === WireType.Bit64) {
+                if (sPos + 8 > vend) throw new Error("premature end of a double");
+                value = view.getFloat64(sPos, true);
+                sPos += 8;
+              } else if (vno === V_TEXT && vwt === WireType.LengthDelimited) value = sText();
+              else if (vno === V_FLAG && vwt === WireType.Varint) value = sVarint() !== 0;
+              else if (vno === V_INTEGER && vwt === WireType.Varint) value = sInt64(true);
+              else sSkip(vwt);
+            }
             if (sPos !== vend) throw new Error("a feature value overruns its length");
           } else sSkip(ewt);
         }
         if (sPos !== end) throw new Error("a value entry overruns its length");
-        const k = h.valueCount++;
-        if (2 * k + 2 > keyRanges.length) {
-          const grown = new Int32Array(keyRanges.length * 2);
-          grown.set(keyRanges);
-          keyRanges = grown;
-        }
-        keyRanges[2 * k] = keyStart;
-        keyRanges[2 * k + 1] = keyEnd;
+        if (values !== undefined) values[valueKey(entries, keyStart, keyEnd)] = value;
+        else rememberKey(entries, keyStart, keyEnd);
+        entries++;
       } else sSkip(wt);
     }
   } finally {
     sBytes = EMPTY; // hold no reference to the caller's buffer
   }
-  for (let k = 0; k < h.valueCount; k++) {
-    const start = keyRanges[2 * k] as number;
-    const end = keyRanges[2 * k + 1] as number;
-    if (!check(h.view, k, bytes, start, end)) throw new UnknownValueKeyError(utf8Text(bytes, start, end));
+  return entries;
+}
+
+// Keeps entry k's key range for scanFeatureUpdate's checks after the walk (the view may come last).
+function rememberKey(k: number, start: number, end: number): void {
+  if (2 * k + 2 > keyRanges.length) {
+    const grown = new Int32Array(keyRanges.length * 2);
+    grown.set(keyRanges);
+    keyRanges = grown;
   }
-  return h;
+  keyRanges[2 * k] = start;
+  keyRanges[2 * k + 1] = end;
 }
 
 const EMPTY = new Uint8Array(0);

@@ -105,8 +105,7 @@ export function createRecordChecker(registry: FeatureRegistry): (record: Uint8Ar
       h = scanFeatureUpdate(record, check);
     } catch (err) {
       if (!(err instanceof UnknownValueKeyError)) throw err;
-      const view = registry.getView(scanFeatureUpdate(record, () => true).view);
-      return { ok: false, problem: unknownFeature(view, err.key) };
+      return { ok: false, problem: unknownFeature(registry.getView(err.view), err.key) };
     }
     const view = checkHeader(registry, h);
     if (isProblem(view)) return { ok: false, problem: view };

@@ -77,10 +77,12 @@ export function createStateStore(options: StateStoreOptions): StateStore {
       throw new UnavailableError("redis", `${what}: ${describeError(err).message}`, { cause: err });
     }
   };
-  const exec = async (pipeline: { exec(): Promise<[Error | null, unknown][] | null> }) => {
+  // Runs a pipeline or MULTI; throws the first command's error, else returns the replies.
+  const exec = async (pipeline: { exec(): Promise<[Error | null, unknown][] | null> }): Promise<unknown[]> => {
     const results = (await pipeline.exec()) ?? [];
     const failed = results.find(([err]) => err !== null);
     if (failed !== undefined) throw failed[0] as Error;
+    return results.map(([, reply]) => reply);
   };
 
   // Writes the given views' bases (their journaled entities, minus evicted ones) and empties their journals.
@@ -116,10 +118,7 @@ export function createStateStore(options: StateStoreOptions): StateStore {
         const state = emptyPartitionState(partition, views);
         for (const view of views) {
           const key = baseKey(view.name, partition);
-          const [baseReply, journalReply] = (await redis.multi().hgetall(key).lrange(journalKey(view.name, partition), 0, -1).exec()) ?? [];
-          if (baseReply?.[0] || journalReply?.[0]) throw (baseReply?.[0] ?? journalReply?.[0]) as Error;
-          const hash = baseReply?.[1] as Record<string, string>;
-          const journal = journalReply?.[1] as string[];
+          const [hash, journal] = (await exec(redis.multi().hgetall(key).lrange(journalKey(view.name, partition), 0, -1))) as [Record<string, string>, string[]];
           const fingerprint = hash[FINGERPRINT];
           delete hash[FINGERPRINT];
           const count = Object.keys(hash).length;

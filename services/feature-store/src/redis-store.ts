@@ -15,8 +15,9 @@ import { decodeStored, encodeStored, type StoredUpdate } from "./stored-update.j
 // Compare-and-set in one script so concurrent writers (the stream and WriteFeatures) cannot
 // interleave a read and a write. KEYS: the list of each (view, entity). ARGV: the history length,
 // then per key its expiry, its version count n and its n values in ascending version order (each
-// value starts with its version, "<asOf>|<revision>|"). Versions strictly newer than the list's last one are appended, in order, so the list stays
-// sorted and its last element is the newest; the rest are stale. Returns how many were appended.
+// value starts with its version, "<asOf>|<revision>|"). Versions strictly newer than the list's last
+// one are appended, in order, so the list stays sorted and its last element is the newest; the rest
+// are stale. Returns how many were appended.
 // Many keys per call spare the per-command cost in Redis and in ioredis; a call holds Redis for its
 // duration, so the caller bounds the keys per call (PAIRS_PER_CALL).
 const PUT_IF_NEWER = `
@@ -25,6 +26,12 @@ local find = string.find
 local sub = string.sub
 local num = tonumber
 local keep = num(ARGV[1])
+-- The (asOf, revision) a stored value starts with.
+local function version(v)
+  local s1 = find(v, '|', 1, true)
+  local s2 = find(v, '|', s1 + 1, true)
+  return num(sub(v, 1, s1 - 1)), num(sub(v, s1 + 1, s2 - 1))
+end
 local p = 2
 local written = 0
 for k = 1, #KEYS do
@@ -32,22 +39,14 @@ for k = 1, #KEYS do
   local cur = call('LINDEX', key, -1)
   local a = -1
   local r = -1
-  if cur then
-    local s1 = find(cur, '|', 1, true)
-    local s2 = find(cur, '|', s1 + 1, true)
-    a = num(sub(cur, 1, s1 - 1))
-    r = num(sub(cur, s1 + 1, s2 - 1))
-  end
+  if cur then a, r = version(cur) end
   local expireAt = ARGV[p]
   local n = num(ARGV[p + 1])
   p = p + 2
   local count = 0
   for j = 1, n do
     local v = ARGV[p]
-    local s1 = find(v, '|', 1, true)
-    local s2 = find(v, '|', s1 + 1, true)
-    local na = num(sub(v, 1, s1 - 1))
-    local nr = num(sub(v, s1 + 1, s2 - 1))
+    local na, nr = version(v)
     if na > a or (na == a and nr > r) then
       a = na
       r = nr

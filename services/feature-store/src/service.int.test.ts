@@ -13,7 +13,9 @@ import { createFeatureStoreService } from "./service.js";
 // Integration: feature-store built in-process against the real Kafka and Redis, driven over gRPC.
 
 const MIN = 60_000;
-const T0 = Date.UTC(2026, 10, 22, 12, 0, 0);
+// Near the real clock, not a fixed date: Redis expires each key at its asOf + max age by its own
+// clock, so values dated weeks back would be gone the moment they are written.
+const T0 = Math.floor(Date.now() / MIN) * MIN;
 
 function update(entityId: string, asOf: number, revision: number, values: Record<string, number | string | null>) {
   return create(FeatureUpdateSchema, {

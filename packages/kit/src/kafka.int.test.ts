@@ -200,3 +200,65 @@ test("a dead letter keeps the original key, bytes and headers and carries the re
   assert.equal(dl.headers[DLQ_HEADERS.sourceTopic]?.toString(), topic);
   assert.equal(dl.headers[DLQ_HEADERS.sourceOffset]?.toString(), "0");
 });
+
+test("pipelined: one batch per partition in the handler, in offset order, each committed before the next starts", async (t) => {
+  const s = await isolateStack(t);
+  const topic = `${s.topicPrefix}pipelined`;
+  const groupId = `${s.topicPrefix}g`;
+  await s.kafka.ensureTopics([{ topic, partitions: 1 }]);
+  const producer = await s.kafka.createProducer();
+  t.after(() => producer.close());
+  // Eight sends, eight record batches; a small fetch size hands them over a few at a time.
+  for (let send = 0; send < 8; send++) await producer.send(topic, Array.from({ length: 5 }, (_, i) => ({ key: "k", value: `${send * 5 + i}`.padStart(100, "0") })));
+
+  const handled: number[] = [];
+  const committedAtStart: { first: number; committed: string }[] = [];
+  let active = 0;
+  let maxActive = 0;
+  let failedOnce = false;
+  const consumer = s.kafka.createConsumer({
+    groupId,
+    topics: [topic],
+    pipeline: true,
+    maxBytesPerPartition: 600,
+    initialBackoffMs: 20,
+    handler: async (b) => {
+      active++;
+      maxActive = Math.max(maxActive, active);
+      try {
+        const first = Number(b.records[0]?.offset);
+        committedAtStart.push({ first, committed: (await s.kafka.groupOffsets(groupId, topic))[0]?.offset ?? "?" });
+        if (first > 0 && !failedOnce) {
+          failedOnce = true;
+          throw new Error("simulated failure of a later batch: retried in place, nothing after it runs first");
+        }
+        await new Promise((r) => setTimeout(r, 30)); // time for kafkajs to fetch ahead meanwhile
+        handled.push(...b.records.map((r) => Number(r.value?.toString())));
+      } finally {
+        active--;
+      }
+    },
+  });
+  t.after(() => consumer.close());
+  await consumer.start();
+  const deadline = Date.now() + 30_000;
+  while (handled.length < 40 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(handled, Array.from({ length: 40 }, (_, i) => i), "every record once, in offset order");
+  assert.equal(maxActive, 1, "one batch of the partition in the handler at a time");
+  assert.ok(failedOnce);
+  assert.ok(committedAtStart.length >= 3, `several batches (got ${committedAtStart.length})`);
+  // Each batch starts when the one before it is committed, and never later than that: the committed
+  // offset at a batch's start is exactly its first offset (nothing before the first batch).
+  for (const { first, committed } of committedAtStart) assert.equal(committed, first === 0 ? "-1" : String(first), `batch at ${first}`);
+  let committed = await s.kafka.groupOffsets(groupId, topic);
+  while (committed[0]?.offset !== "40" && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    committed = await s.kafka.groupOffsets(groupId, topic);
+  }
+  assert.deepEqual(committed, [{ partition: 0, offset: "40" }]);
+});
+
+test("pipelined consumer refuses a finite maxAttempts", async (t) => {
+  const s = await isolateStack(t);
+  assert.throws(() => s.kafka.createConsumer({ groupId: "g", topics: ["t"], pipeline: true, maxAttempts: 3, handler: async () => undefined }), /leave maxAttempts at Infinity/);
+});

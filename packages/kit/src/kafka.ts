@@ -3,6 +3,7 @@ import {
   Partitioners,
   logLevel as KafkaLogLevel,
   type Admin,
+  type Batch,
   type Consumer,
   type IHeaders,
   type LogEntry,
@@ -349,6 +350,15 @@ export interface BatchConsumerOptions {
   initialBackoffMs?: number;
   /** Retry delay ceiling. Default 10000 ms. */
   maxBackoffMs?: number;
+  /**
+   * Lets kafkajs fetch a partition's next batch while the handler works on the one before it
+   * (default false). Without it the consumer alternates: fetch, handle every batch of the fetch,
+   * commit, fetch again, and the process idles through each round trip. With it, a partition still
+   * has one batch in its handler at a time, handled and committed in offset order, and the next
+   * batch waits, fetched, until the one before it is committed: delivery stays at-least-once and
+   * ordered per partition. Needs maxAttempts left at Infinity (a batch is retried in place).
+   */
+  pipeline?: boolean;
   /** Registers loopline_consumer_* metrics when given. */
   metrics?: Metrics;
   /**
@@ -413,6 +423,11 @@ function createBatchConsumer(kafka: Kafka, baseLog: Logger, options: BatchConsum
   const failures = m?.counter("loopline_consumer_handler_errors_total", "Batch handler failures (the batch is retried)", ["topic"]);
   const lagGauge = m?.gauge("loopline_consumer_lag_records", "Records behind the high watermark after the last batch", ["topic", "partition"]);
   let stopping = false;
+  if (options.pipeline === true && Number.isFinite(maxAttempts)) throw new Error("a pipelined consumer retries a failed batch in place: leave maxAttempts at Infinity");
+  // Pipelined mode: per partition, the work of the batch in its handler (settles when committed or
+  // abandoned). A rebalance bumps the generation: work started before it neither runs nor commits.
+  const inFlight = new Map<string, Promise<void>>();
+  let generation = 0;
 
   const waitWithHeartbeats = async (ms: number, heartbeat: () => Promise<void>, running: () => boolean) => {
     const until = Date.now() + ms;
@@ -422,15 +437,45 @@ function createBatchConsumer(kafka: Kafka, baseLog: Logger, options: BatchConsum
     }
   };
 
+  // Runs the handler on a batch until it succeeds (backing off between attempts), then commits it.
+  // Returns without committing once running() turns false (stopping, revoked): the next owner re-reads.
+  const handleAndCommit = async (batch: Batch, running: () => boolean, heartbeat: () => Promise<void>, resolveOffset?: (offset: string) => void) => {
+    const records = batch.messages.map((msg) => toRecord(batch.topic, batch.partition, msg));
+    const lastOffset = batch.lastOffset();
+    const lag = Number(batch.offsetLag());
+    for (let attempt = 1; ; attempt++) {
+      if (!running()) return;
+      try {
+        await options.handler({ topic: batch.topic, partition: batch.partition, records, lag }, { heartbeat, isRunning: running, attempt });
+        break;
+      } catch (err) {
+        failures?.inc({ topic: batch.topic });
+        if (attempt >= maxAttempts) {
+          log.error("batch handler failed; giving up on this batch, the consumer restarts and re-reads it", { topic: batch.topic, partition: batch.partition, attempt, err });
+          throw err;
+        }
+        const delay = Math.min(maxBackoff, initialBackoff * 2 ** (attempt - 1));
+        log.warn("batch handler failed; retrying the same batch", { topic: batch.topic, partition: batch.partition, firstOffset: batch.firstOffset(), attempt, retryInMs: delay, err });
+        await waitWithHeartbeats(delay, heartbeat, running);
+      }
+    }
+    if (!running()) return;
+    // Commit only now: the handler has made the batch durable. The commit stores the next offset to
+    // read in the group (and, unpipelined, moves kafkajs' fetch position past the batch).
+    resolveOffset?.(lastOffset);
+    await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(lastOffset) + 1n).toString() }]);
+    consumed?.inc({ topic: batch.topic }, records.length);
+    lagGauge?.set({ topic: batch.topic, partition: String(batch.partition) }, lag);
+  };
+
   return {
     start: async () => {
-      if (options.onAssignment !== undefined) {
-        const notify = options.onAssignment;
-        consumer.on(consumer.events.GROUP_JOIN, (e) => {
-          log.info("partitions assigned", { assignment: e.payload.memberAssignment });
-          notify(e.payload.memberAssignment);
-        });
-      }
+      consumer.on(consumer.events.GROUP_JOIN, (e) => {
+        generation++;
+        if (options.onAssignment === undefined) return;
+        log.info("partitions assigned", { assignment: e.payload.memberAssignment });
+        options.onAssignment(e.payload.memberAssignment);
+      });
       await consumer.connect();
       for (const topic of options.topics) {
         await consumer.subscribe({ topic, fromBeginning: options.fromBeginning ?? true });
@@ -441,33 +486,28 @@ function createBatchConsumer(kafka: Kafka, baseLog: Logger, options: BatchConsum
         partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
         eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
           if (batch.messages.length === 0) return;
-          const running = () => !stopping && isRunning() && !isStale();
-          const records = batch.messages.map((msg) => toRecord(batch.topic, batch.partition, msg));
           const lastOffset = batch.lastOffset();
-          const lag = Number(batch.offsetLag());
-          for (let attempt = 1; ; attempt++) {
-            if (!running()) return; // revoked or stopping: nothing committed, the next owner re-reads
-            try {
-              await options.handler({ topic: batch.topic, partition: batch.partition, records, lag }, { heartbeat, isRunning: running, attempt });
-              break;
-            } catch (err) {
-              failures?.inc({ topic: batch.topic });
-              if (attempt >= maxAttempts) {
-                log.error("batch handler failed; giving up on this batch, the consumer restarts and re-reads it", { topic: batch.topic, partition: batch.partition, attempt, err });
-                throw err;
-              }
-              const delay = Math.min(maxBackoff, initialBackoff * 2 ** (attempt - 1));
-              log.warn("batch handler failed; retrying the same batch", { topic: batch.topic, partition: batch.partition, firstOffset: batch.firstOffset(), attempt, retryInMs: delay, err });
-              await waitWithHeartbeats(delay, heartbeat, running);
-            }
+          if (options.pipeline !== true) {
+            const running = () => !stopping && isRunning() && !isStale();
+            await handleAndCommit(batch, running, heartbeat, resolveOffset);
+            return;
           }
+          const lane = `${batch.topic}|${batch.partition}`;
+          await inFlight.get(lane); // the batch before this one: committed, or abandoned by a stop or rebalance
+          const startedIn = generation;
+          const running = () => !stopping && generation === startedIn && isRunning();
           if (!running()) return;
-          // Commit only now: the handler has made the batch durable. resolveOffset moves kafkajs' fetch
-          // position; the commit stores the next offset to read in the group.
+          inFlight.set(
+            lane,
+            handleAndCommit(batch, running, heartbeat).catch((err: unknown) => {
+              // Not the handler (retried in place) but the commit: the next owner, or this consumer
+              // after its restart, re-reads from the last committed offset.
+              log.warn("pipelined batch not committed", { topic: batch.topic, partition: batch.partition, err });
+            }),
+          );
+          // Move kafkajs' fetch position past this batch so the next fetch starts now; nothing is
+          // committed until the handler has made this batch durable.
           resolveOffset(lastOffset);
-          await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(lastOffset) + 1n).toString() }]);
-          consumed?.inc({ topic: batch.topic }, records.length);
-          lagGauge?.set({ topic: batch.topic, partition: String(batch.partition) }, lag);
         },
       });
       log.info("consumer running", { topics: options.topics });
@@ -475,6 +515,7 @@ function createBatchConsumer(kafka: Kafka, baseLog: Logger, options: BatchConsum
     close: async () => {
       stopping = true;
       await consumer.disconnect();
+      await Promise.all(inFlight.values()); // handlers in hand finish; with stopping set, nothing more commits
       log.info("consumer closed");
     },
     pause: (topics) => consumer.pause(topics.map((topic) => ({ topic }))),

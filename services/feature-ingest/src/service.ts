@@ -147,6 +147,9 @@ export function createFeatureIngestService(config: FeatureIngestConfig, deps: Fe
         groupId: config.consumerGroup,
         topics: [eventsTopic],
         partitionsConsumedConcurrently: config.concurrency,
+        // The next batch is fetched while this one is published and checkpointed (still committed
+        // in order, after its checkpoint): the fetch round trip no longer idles the process.
+        pipeline: true,
         sessionTimeoutMs: config.sessionTimeoutMs,
         metrics,
         onAssignment: () => {

@@ -46,6 +46,8 @@ export function createMaterializer(options: MaterializerOptions): BatchConsumer 
     topics: [options.topic],
     // Partitions hold disjoint entities and every key is compare-and-set, so they may overlap.
     partitionsConsumedConcurrently: options.concurrency ?? 1,
+    // The next batch is fetched while this one is written: the materialiser keeps its core busy.
+    pipeline: true,
     metrics,
     // Hot path: guarded by bench/features.bench.ts (events/s from Kafka to readable in Redis).
     handler: async (batch) => {

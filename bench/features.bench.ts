@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { Client as GrpcClient, credentials } from "@grpc/grpc-js";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Kafka, logLevel } from "kafkajs"; // the bare baseline deliberately bypasses the kit
-import { createRedis, silentLogger } from "@loopline/kit";
+import { createRedis, serviceNodeFlags, silentLogger } from "@loopline/kit";
 import { createClient } from "@loopline/proto";
 import { FeatureStore, GetOnlineFeaturesRequestSchema, GetOnlineFeaturesResponseSchema } from "@loopline/proto/gen/loopline/v1/features_pb.js";
 import { FeatureStatus } from "@loopline/proto/gen/loopline/v1/values_pb.js";
@@ -87,7 +87,7 @@ const startService = (name: string, extra: Record<string, string> = {}) => {
   const entry = fromSource ? ["--conditions=@loopline/source", "--import", "tsx", `${root}services/${name}/src/main.ts`] : ["--enable-source-maps", `${root}services/${name}/dist/main.js`];
   // BENCH_SERVICE_NODE_OPTIONS (e.g. --trace-gc) goes to the service processes only.
   const nodeOptions = process.env["BENCH_SERVICE_NODE_OPTIONS"]?.split(" ").filter((o) => o !== "") ?? [];
-  const child = spawn(process.execPath, [...nodeOptions, ...prof, ...entry], {
+  const child = spawn(process.execPath, [...serviceNodeFlags(`${root}services/${name}`), ...nodeOptions, ...prof, ...entry], {
     env: { ...env, ...extra },
     stdio: ["ignore", process.env["BENCH_SERVICE_LOG_LEVEL"] ? "inherit" : "ignore", "inherit"], // service logs go to stdout
   });

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
+import { serviceNodeFlags } from "@loopline/kit";
 
 /** The repository root (demo/src/ → ../../). */
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -139,7 +140,7 @@ export async function startServices(scope: DemoScope, extra: Partial<Record<Serv
   for (const name of START_ORDER) {
     const started = Date.now();
     const log = createWriteStream(`${scope.dir}/${name}.log`);
-    const child = spawn(process.execPath, ["--enable-source-maps", `${ROOT}services/${name}/dist/main.js`], {
+    const child = spawn(process.execPath, [...serviceNodeFlags(`${ROOT}services/${name}`), "--enable-source-maps", `${ROOT}services/${name}/dist/main.js`], {
       cwd: ROOT,
       env: { ...process.env, ...serviceEnv(scope, name, extra[name] ?? {}) },
       stdio: ["ignore", "pipe", "pipe"],

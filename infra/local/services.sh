@@ -48,7 +48,10 @@ start_one() {
   mkdir -p "$DIR"
   port=$(admin_port "$name")
   : >"$DIR/$name.log"
-  (cd "$REPO_DIR" && exec nohup "$NODE" --enable-source-maps "$entry" >>"$DIR/$name.log" 2>&1) &
+  # V8 flags a service asks for in its package.json ("nodeFlags"), e.g. a larger young generation.
+  local -a flags
+  read -r -a flags <<<"$("$NODE" -p "(require('$REPO_DIR/services/$name/package.json').nodeFlags ?? []).join(' ')")"
+  (cd "$REPO_DIR" && exec nohup "$NODE" "${flags[@]}" --enable-source-maps "$entry" >>"$DIR/$name.log" 2>&1) &
   echo $! >"$DIR/$name.pid"
   started=$SECONDS
   while (( SECONDS - started < READY_TIMEOUT )); do

@@ -17,6 +17,7 @@ export type { ClickHouse, ClickHouseOptions, EncodedFormat, RowBinaryColumn, Row
 export { commonConfigSchema } from "./common-config.js";
 export { ConfigError, defineConfig, describeConfig, formatDuration, loadConfig, parseDuration } from "./config.js";
 export type { ConfigField, ConfigOf, ConfigSchema } from "./config.js";
+export { serviceNodeFlags } from "./node-flags.js";
 export { describeError, LooplineError, UnavailableError } from "./errors.js";
 export type { LooplineErrorCode } from "./errors.js";
 export { createKafka, deadLetterRecord, DLQ_HEADERS, publishDeadLetters } from "./kafka.js";

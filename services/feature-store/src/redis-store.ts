@@ -44,19 +44,21 @@ for k = 1, #KEYS do
   local n = num(ARGV[p + 1])
   p = p + 2
   local count = 0
+  local length = 0
   for j = 1, n do
     local v = ARGV[p]
     local na, nr = version(v)
     if na > a or (na == a and nr > r) then
       a = na
       r = nr
-      call('RPUSH', key, v)
+      length = call('RPUSH', key, v)
       count = count + 1
     end
     p = p + 1
   end
   if count > 0 then
-    call('LTRIM', key, -keep, -1)
+    -- Trimmed only once the history is full (RPUSH returns the length): most writes skip the call.
+    if length > keep then call('LTRIM', key, -keep, -1) end
     call('PEXPIREAT', key, expireAt)
     written = written + count
   end

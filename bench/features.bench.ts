@@ -20,6 +20,7 @@ import { createClient } from "@loopline/proto";
 import { FeatureStore, GetOnlineFeaturesRequestSchema, GetOnlineFeaturesResponseSchema } from "@loopline/proto/gen/loopline/v1/features_pb.js";
 import { FeatureStatus } from "@loopline/proto/gen/loopline/v1/values_pb.js";
 import { isolateStack } from "@loopline/testkit";
+import { openLoopLatencies, quantileOf } from "./open-loop.js";
 
 const EVENTS = Number(process.env["BENCH_FEATURE_EVENTS"] ?? 200_000);
 const CARDS = 10_000;
@@ -353,27 +354,14 @@ await stopAll();
     log(`${label}: ${(n / secs).toFixed(0)} calls/s at concurrency ${concurrency}, p50 ${pick(0.5).toFixed(3)} ms, p99 ${pick(0.99).toFixed(3)} ms${cpu}; bench client ${((clientCpu.user + clientCpu.system) / n).toFixed(1)} µs CPU/call`);
     return { p99: pick(0.99), rate: n / secs };
   };
-  // Open loop: calls start on a fixed schedule whatever the answers do, and each latency runs from
-  // the call's scheduled start (a stall delays every call scheduled during it: no coordinated omission).
+  // Open loop (bench/open-loop.ts): no coordinated omission.
   const openLoop = async (label: string, rate: number, seconds: number, call: (i: number) => Promise<unknown>, server?: ChildProcess) => {
-    const lat: number[] = [];
-    const inFlight: Promise<void>[] = [];
     const n = Math.round(rate * seconds);
     const cpuBefore = server ? cpuMs(server) : NaN;
     const handled = 'method="GetOnlineFeatures"';
     const serverBefore = server ? await storeHistogram("loopline_feature_store_grpc_seconds", handled) : undefined;
-    const begin = performance.now();
-    for (let i = 0; i < n; i++) {
-      const due = begin + (i * 1000) / rate;
-      const wait = due - performance.now();
-      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-      const now = performance.now();
-      const start = now < due ? now : due; // a call sent up to 1 ms early is timed from its send
-      inFlight.push(call(i).then(() => void lat.push(performance.now() - start)));
-    }
-    await Promise.all(inFlight);
-    lat.sort((a, b) => a - b);
-    const pick = (q: number) => lat[Math.min(lat.length - 1, Math.floor(q * lat.length))] as number;
+    const lat = await openLoopLatencies(rate, seconds, call);
+    const pick = (q: number) => quantileOf(lat, q);
     const cpu = server ? `; ${cpuNote("feature-store", cpuMs(server) - cpuBefore, n, "call")}` : "";
     // The store's own handling time (its histogram: request decoded to answer built), to tell a tail
     // made inside the service from one made by transport, client or scheduling.

@@ -12,6 +12,7 @@ import net from "node:net";
 import { fileURLToPath } from "node:url";
 import { Client as GrpcClient, credentials } from "@grpc/grpc-js";
 import { startEchoServer } from "../services/inference/src/testing/baselines.js";
+import { openLoopLatencies, quantileOf } from "./open-loop.js";
 
 const METHOD = "/loopline.v1.FeatureStore/GetOnlineFeatures";
 const PAYLOAD = Buffer.alloc(120, 7); // about a 1 x 10 GetOnlineFeatures request
@@ -88,22 +89,8 @@ if (process.argv[2] === "serve") {
     const port = Number(await new Promise<string>((resolve) => server.stdout.once("data", (d: Buffer) => resolve(d.toString().trim()))));
     const c = await client(kind, port);
     for (let i = 0; i < 2000; i++) await c.call(); // JIT warm-up on both sides
-    // Open loop as in features.bench.ts: each latency runs from the call's scheduled start.
-    const n = Math.round(rate * seconds);
-    const lat = new Float64Array(n);
-    const inFlight: Promise<void>[] = [];
-    const begin = performance.now();
-    for (let i = 0; i < n; i++) {
-      const due = begin + (i * 1000) / rate;
-      const wait = due - performance.now();
-      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-      const now = performance.now();
-      const start = now < due ? now : due;
-      inFlight.push(c.call().then(() => void (lat[i] = performance.now() - start)));
-    }
-    await Promise.all(inFlight);
-    lat.sort();
-    const pick = (q: number) => (lat[Math.min(n - 1, Math.floor(q * n))] as number).toFixed(3);
+    const lat = await openLoopLatencies(rate, seconds, () => c.call()); // as features.bench.ts drives the store
+    const pick = (q: number) => quantileOf(lat, q).toFixed(3);
     console.log(`${kind.padEnd(6)} echo at ${rate}/s for ${seconds} s: p50 ${pick(0.5)} ms, p99 ${pick(0.99)} ms, p99.9 ${pick(0.999)} ms, max ${pick(1)} ms`);
     c.close();
     server.kill("SIGTERM");

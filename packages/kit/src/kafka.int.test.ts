@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { isolateStack } from "@loopline/testkit";
+import { isolateStack, type IsolatedStack } from "@loopline/testkit";
 import { DLQ_HEADERS, publishDeadLetters, type ConsumedRecord } from "./kafka.js";
 import { dlqTopic } from "./topics.js";
 
@@ -12,6 +12,17 @@ async function collect(count: number, timeoutMs: number, arrived: ConsumedRecord
     if (Date.now() > deadline) throw new Error(`timed out: ${arrived.length}/${count} records`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** The group's committed offsets once partition 0's reaches `offset`, or as they are after 10 s. */
+async function committedOnceAt(s: IsolatedStack, groupId: string, topic: string, offset: string) {
+  const deadline = Date.now() + 10_000;
+  let committed = await s.kafka.groupOffsets(groupId, topic);
+  while (committed[0]?.offset !== offset && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    committed = await s.kafka.groupOffsets(groupId, topic);
+  }
+  return committed;
 }
 
 test("produce and consume keyed records with headers, in order per partition", async (t) => {
@@ -125,13 +136,7 @@ test("a handler that throws before commit gets the batch again after a restart",
   await second.start();
   await collect(3, 30_000, got);
   assert.deepEqual(got.map((r) => r.value?.toString()), ["a", "b", "c"]);
-  const commitDeadline = Date.now() + 10_000;
-  let committed = await s.kafka.groupOffsets(groupId, topic);
-  while (committed[0]?.offset !== "3" && Date.now() < commitDeadline) {
-    await new Promise((r) => setTimeout(r, 100));
-    committed = await s.kafka.groupOffsets(groupId, topic);
-  }
-  assert.deepEqual(committed, [{ partition: 0, offset: "3" }]);
+  assert.deepEqual(await committedOnceAt(s, groupId, topic, "3"), [{ partition: 0, offset: "3" }]);
 });
 
 test("a batch that fails once is retried in place and nothing is skipped", async (t) => {
@@ -250,12 +255,7 @@ test("pipelined: one batch per partition in the handler, in offset order, each c
   // Each batch starts when the one before it is committed, and never later than that: the committed
   // offset at a batch's start is exactly its first offset (nothing before the first batch).
   for (const { first, committed } of committedAtStart) assert.equal(committed, first === 0 ? "-1" : String(first), `batch at ${first}`);
-  let committed = await s.kafka.groupOffsets(groupId, topic);
-  while (committed[0]?.offset !== "40" && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100));
-    committed = await s.kafka.groupOffsets(groupId, topic);
-  }
-  assert.deepEqual(committed, [{ partition: 0, offset: "40" }]);
+  assert.deepEqual(await committedOnceAt(s, groupId, topic, "40"), [{ partition: 0, offset: "40" }]);
 });
 
 test("pipelined consumer refuses a finite maxAttempts", async (t) => {

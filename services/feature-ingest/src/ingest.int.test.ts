@@ -184,6 +184,54 @@ test("a publish that fails halfway is retried from the checkpoint: no update is 
   await assertFeaturesEqualReplay(s, events);
 });
 
+test("a second instance joining mid-stream takes partitions over: features equal a clean replay", async (t) => {
+  // Scale-out by partitions, with the pipelined consumer: the first instance has batches in hand
+  // when the group rebalances; the second loads the moved partitions' state from Redis.
+  const s = await isolateStack(t);
+  const eventsTopic = `${s.topicPrefix}events`;
+  const { records, events } = makeStream(23);
+  const config = loadFeatureIngestConfig({
+    LOOPLINE_KAFKA_BROKERS: s.endpoints.kafkaBrokers.join(","),
+    LOOPLINE_REDIS_URL: s.endpoints.redisUrl,
+    LOOPLINE_TOPIC_PREFIX: s.topicPrefix,
+    LOOPLINE_FEATURE_INGEST_STATE_PREFIX: s.redisPrefix,
+    LOOPLINE_FEATURE_INGEST_GROUP: `${s.topicPrefix}ingest`,
+    LOOPLINE_FEATURE_INGEST_ADMIN_PORT: "0",
+    LOOPLINE_FEATURE_INGEST_MAX_CLOCK_SKEW: "3650d",
+    LOOPLINE_FEATURE_INGEST_SESSION_TIMEOUT: "6s",
+  });
+  const instance = (logger = silentLogger) => {
+    const metrics = createMetrics({ service: "feature-ingest", defaultMetrics: false });
+    const service = createFeatureIngestService(config, { logger, metrics });
+    t.after(() => service.close());
+    const accepted = async () => {
+      const values = (await metrics.registry.getSingleMetric("loopline_feature_ingest_events_total")?.get())?.values ?? [];
+      return values.filter((v) => v.labels["outcome"] === "accepted").reduce((n, v) => n + v.value, 0);
+    };
+    return { service, accepted };
+  };
+  const producer = await s.kafka.createProducer();
+  t.after(() => producer.close());
+  const first = instance();
+  await first.service.start();
+  const half = records.length >> 1;
+  for (let i = 0; i < half; i += 100) await producer.send(eventsTopic, records.slice(i, Math.min(half, i + 100)));
+  for (let i = 0; i < 200 && (await first.accepted()) === 0; i++) await new Promise((r) => setTimeout(r, 100));
+
+  // The second instance says when the group has given it partitions.
+  let assigned: unknown;
+  const watcher = { ...silentLogger, info: (msg: string, fields?: Record<string, unknown>) => void (msg === "partitions assigned" && (assigned = fields?.["assignment"])), child: () => watcher };
+  const second = instance(watcher);
+  await second.service.start();
+  for (let i = 0; i < 300 && assigned === undefined; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(assigned !== undefined, "the second instance joined the group");
+  for (let i = half; i < records.length; i += 100) await producer.send(eventsTopic, records.slice(i, i + 100));
+  await waitForCommitted(s, `${s.topicPrefix}ingest`, eventsTopic, 90_000);
+
+  assert.ok((await second.accepted()) > 0, "the second instance processed events of its partitions");
+  await assertFeaturesEqualReplay(s, events);
+});
+
 test("each class of bad input reaches loopline.events.dlq with its reason through the real Kafka", async (t) => {
   const s = await isolateStack(t);
   const eventsTopic = `${s.topicPrefix}events`;

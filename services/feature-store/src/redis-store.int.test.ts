@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { createRedis, silentLogger } from "@loopline/kit";
+import { connectRedis, createRedis, silentLogger } from "@loopline/kit";
 import { isolateStack } from "@loopline/testkit";
 import { createRedisFeatureStore, writeOf, type PendingWrite } from "./redis-store.js";
 
@@ -26,6 +26,9 @@ async function storeFor(t: Parameters<typeof isolateStack>[0]) {
     reader.disconnect();
     writer.disconnect();
   });
+  // The reader fails fast while not connected (no offline queue, as in the service): wait for it,
+  // or a read right after the first write races the connection (seen once in CI under load).
+  await connectRedis(reader);
   return createRedisFeatureStore({ reader, writer, historyLength: 4 });
 }
 

@@ -156,7 +156,7 @@ export function createFeatureIngestService(config: FeatureIngestConfig, deps: Fe
           // Partitions may have moved: reload from Redis on the next batch rather than trust memory.
           partitions.clear();
         },
-        handler: (batch) =>
+        handler: (batch, context) =>
           withPartition(batch.partition, async () => {
             const started = performance.now();
             const state = await stateOf(batch.partition);
@@ -171,6 +171,13 @@ export function createFeatureIngestService(config: FeatureIngestConfig, deps: Fe
               await out.send(featuresTopic, records);
               if (outcome.dead.length > 0) await publishDeadLetters(out, "feature-ingest", outcome.dead);
               sent = performance.now();
+              // A partition revoked meanwhile (rebalance) or a stop: its next owner reads this batch
+              // again from the last commit, so it must not find the batch's events journaled by us.
+              // Its updates are out already; the same ones come again and the store ignores them.
+              if (!context.isRunning()) {
+                partitions.delete(batch.partition);
+                return;
+              }
               await stateStore.save(state, outcome.accepted);
             } catch (err) {
               // The engines already hold this batch, but nothing past the last checkpoint is durable.

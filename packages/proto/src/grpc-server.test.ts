@@ -19,12 +19,28 @@ const echo = implementService(EchoService, {
   },
 });
 
+// An echo whose handler says when a call reaches it: closing the server before then would test a
+// call that never started (a fixed sleep raced the connection on a loaded machine).
+function echoReporting(): { service: typeof echo; reached: Promise<void> } {
+  let reachedHandler: () => void = () => undefined;
+  const reached = new Promise<void>((resolve) => (reachedHandler = resolve));
+  const service = implementService(EchoService, {
+    async echo(request, context) {
+      reachedHandler();
+      await sleep(request.delayMs, undefined, { signal: context.signal });
+      return { note: request.note };
+    },
+  });
+  return { service, reached };
+}
+
 test("close() lets a call in flight finish within the grace period", async () => {
-  const server = await createGrpcServer({ host: "127.0.0.1", services: [echo] });
+  const { service, reached } = echoReporting();
+  const server = await createGrpcServer({ host: "127.0.0.1", services: [service] });
   const client = createClient(EchoService, server.address);
   try {
     const inFlight = client.echo({ note: { text: "late" }, delayMs: 300 });
-    await sleep(50);
+    await reached;
     const started = Date.now();
     await server.close(5000);
     assert.equal((await inFlight).note?.text, "late");
@@ -35,11 +51,12 @@ test("close() lets a call in flight finish within the grace period", async () =>
 });
 
 test("close() cuts calls still running when the grace period ends", async () => {
-  const server = await createGrpcServer({ host: "127.0.0.1", services: [echo] });
+  const { service, reached } = echoReporting();
+  const server = await createGrpcServer({ host: "127.0.0.1", services: [service] });
   const client = createClient(EchoService, server.address);
   try {
     const inFlight = client.echo({ delayMs: 10_000 });
-    await sleep(50);
+    await reached;
     const started = Date.now();
     await server.close(200);
     assert.ok(Date.now() - started < 2000);

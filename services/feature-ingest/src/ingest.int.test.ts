@@ -16,20 +16,22 @@ import { createFeatureIngestService } from "./service.js";
 const MAIN = fileURLToPath(new URL("./main.ts", import.meta.url));
 const view = builtinRegistry.getView("card_txn");
 
+/** feature-ingest's environment on an isolated stack (the streams below are dated in the past). */
+function ingestEnv(s: IsolatedStack): Record<string, string> {
+  return {
+    LOOPLINE_KAFKA_BROKERS: s.endpoints.kafkaBrokers.join(","),
+    LOOPLINE_REDIS_URL: s.endpoints.redisUrl,
+    LOOPLINE_TOPIC_PREFIX: s.topicPrefix,
+    LOOPLINE_FEATURE_INGEST_STATE_PREFIX: s.redisPrefix,
+    LOOPLINE_FEATURE_INGEST_GROUP: `${s.topicPrefix}ingest`,
+    LOOPLINE_FEATURE_INGEST_ADMIN_PORT: "0",
+    LOOPLINE_FEATURE_INGEST_MAX_CLOCK_SKEW: "3650d",
+  };
+}
+
 function startIngest(s: IsolatedStack): ChildProcess {
   const child = spawn(process.execPath, ["--conditions=@loopline/source", "--import", "tsx", MAIN], {
-    env: {
-      ...process.env,
-      LOOPLINE_KAFKA_BROKERS: s.endpoints.kafkaBrokers.join(","),
-      LOOPLINE_REDIS_URL: s.endpoints.redisUrl,
-      LOOPLINE_TOPIC_PREFIX: s.topicPrefix,
-      LOOPLINE_FEATURE_INGEST_STATE_PREFIX: s.redisPrefix,
-      LOOPLINE_FEATURE_INGEST_GROUP: `${s.topicPrefix}ingest`,
-      LOOPLINE_FEATURE_INGEST_ADMIN_PORT: "0",
-      LOOPLINE_FEATURE_INGEST_MAX_CLOCK_SKEW: "3650d",
-      LOOPLINE_FEATURE_INGEST_SESSION_TIMEOUT: "6s",
-      LOOPLINE_LOG_LEVEL: "warn",
-    },
+    env: { ...process.env, ...ingestEnv(s), LOOPLINE_FEATURE_INGEST_SESSION_TIMEOUT: "6s", LOOPLINE_LOG_LEVEL: "warn" },
     stdio: ["ignore", "ignore", "inherit"],
   });
   return child;
@@ -152,15 +154,7 @@ test("a publish that fails halfway is retried from the checkpoint: no update is 
   const eventsTopic = `${s.topicPrefix}events`;
   const featuresTopic = `${s.topicPrefix}features`;
   const { records, events } = makeStream(11);
-  const config = loadFeatureIngestConfig({
-    LOOPLINE_KAFKA_BROKERS: s.endpoints.kafkaBrokers.join(","),
-    LOOPLINE_REDIS_URL: s.endpoints.redisUrl,
-    LOOPLINE_TOPIC_PREFIX: s.topicPrefix,
-    LOOPLINE_FEATURE_INGEST_STATE_PREFIX: s.redisPrefix,
-    LOOPLINE_FEATURE_INGEST_GROUP: `${s.topicPrefix}ingest`,
-    LOOPLINE_FEATURE_INGEST_ADMIN_PORT: "0",
-    LOOPLINE_FEATURE_INGEST_MAX_CLOCK_SKEW: "3650d",
-  });
+  const config = loadFeatureIngestConfig(ingestEnv(s));
   // Every third publish of feature updates gets half its records out, then fails as an outage would.
   let sends = 0;
   let failures = 0;
@@ -190,16 +184,7 @@ test("a second instance joining mid-stream takes partitions over: features equal
   const s = await isolateStack(t);
   const eventsTopic = `${s.topicPrefix}events`;
   const { records, events } = makeStream(23);
-  const config = loadFeatureIngestConfig({
-    LOOPLINE_KAFKA_BROKERS: s.endpoints.kafkaBrokers.join(","),
-    LOOPLINE_REDIS_URL: s.endpoints.redisUrl,
-    LOOPLINE_TOPIC_PREFIX: s.topicPrefix,
-    LOOPLINE_FEATURE_INGEST_STATE_PREFIX: s.redisPrefix,
-    LOOPLINE_FEATURE_INGEST_GROUP: `${s.topicPrefix}ingest`,
-    LOOPLINE_FEATURE_INGEST_ADMIN_PORT: "0",
-    LOOPLINE_FEATURE_INGEST_MAX_CLOCK_SKEW: "3650d",
-    LOOPLINE_FEATURE_INGEST_SESSION_TIMEOUT: "6s",
-  });
+  const config = loadFeatureIngestConfig({ ...ingestEnv(s), LOOPLINE_FEATURE_INGEST_SESSION_TIMEOUT: "6s" });
   const instance = (logger = silentLogger) => {
     const metrics = createMetrics({ service: "feature-ingest", defaultMetrics: false });
     const service = createFeatureIngestService(config, { logger, metrics });

@@ -48,9 +48,13 @@ start_one() {
   mkdir -p "$DIR"
   port=$(admin_port "$name")
   : >"$DIR/$name.log"
-  # V8 flags a service asks for in its package.json ("nodeFlags"), e.g. a larger young generation.
+  # V8 flags a service asks for in its package.json ("nodeFlags"), read and checked by the kit's
+  # serviceNodeFlags as the demo and the benchmarks read them.
   local -a flags
-  read -r -a flags <<<"$("$NODE" -p "(require('$REPO_DIR/services/$name/package.json').nodeFlags ?? []).join(' ')")"
+  local flag_text
+  flag_text=$("$NODE" --input-type=module -e "import { serviceNodeFlags } from '$REPO_DIR/packages/kit/dist/node-flags.js'; console.log(serviceNodeFlags('$REPO_DIR/services/$name').join(' '))") \
+    || die "$name: cannot read nodeFlags from services/$name/package.json"
+  read -r -a flags <<<"$flag_text"
   (cd "$REPO_DIR" && exec nohup "$NODE" "${flags[@]}" --enable-source-maps "$entry" >>"$DIR/$name.log" 2>&1) &
   echo $! >"$DIR/$name.pid"
   started=$SECONDS

@@ -486,7 +486,6 @@ function createBatchConsumer(kafka: Kafka, baseLog: Logger, options: BatchConsum
         partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
         eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
           if (batch.messages.length === 0) return;
-          const lastOffset = batch.lastOffset();
           if (options.pipeline !== true) {
             const running = () => !stopping && isRunning() && !isStale();
             await handleAndCommit(batch, running, heartbeat, resolveOffset);
@@ -507,7 +506,7 @@ function createBatchConsumer(kafka: Kafka, baseLog: Logger, options: BatchConsum
           );
           // Move kafkajs' fetch position past this batch so the next fetch starts now; nothing is
           // committed until the handler has made this batch durable.
-          resolveOffset(lastOffset);
+          resolveOffset(batch.lastOffset());
         },
       });
       log.info("consumer running", { topics: options.topics });

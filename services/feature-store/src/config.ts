@@ -10,7 +10,7 @@ export const featureStoreConfigSchema = defineConfig({
   concurrency: { type: "int", env: "LOOPLINE_FEATURE_STORE_CONCURRENCY", default: 3, min: 1, max: 64, doc: "partitions of loopline.features materialised concurrently" },
   maxEntities: { type: "int", env: "LOOPLINE_FEATURE_STORE_MAX_ENTITIES", default: 1000, min: 1, doc: "most entity ids one GetOnlineFeatures call may ask for" },
   historyLength: { type: "int", env: "LOOPLINE_FEATURE_STORE_HISTORY", default: 32, min: 1, max: 10_000, doc: "versions kept per entity and view for as-of reads" },
-  expiryGraceMs: { type: "duration", env: "LOOPLINE_FEATURE_STORE_EXPIRY_GRACE", default: 86_400_000, doc: "how long after the longest max age a stored value is deleted (until then it reads OUTSIDE_MAX_AGE)" },
+  expiryGraceMs: { type: "duration", env: "LOOPLINE_FEATURE_STORE_EXPIRY_GRACE", default: 86_400_000, doc: "how long after the longest max age a stored value is deleted (until then it reads OUTSIDE_MAX_AGE; deletion comes up to an eighth of max age + grace, at most an hour, later)" },
   redisKeyPrefix: { type: "string", env: "LOOPLINE_FEATURE_STORE_KEY_PREFIX", default: "", doc: "prefix of every Redis key (isolation)" },
   redisTimeoutMs: { type: "duration", env: "LOOPLINE_FEATURE_STORE_REDIS_TIMEOUT", default: 1000, doc: "per-command Redis timeout on the read path" },
 });

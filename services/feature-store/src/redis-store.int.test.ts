@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { connectRedis, createRedis, silentLogger } from "@loopline/kit";
 import { isolateStack } from "@loopline/testkit";
-import { createRedisFeatureStore, writeOf, type PendingWrite } from "./redis-store.js";
+import { createRedisFeatureStore, storeKey, writeOf, type PendingWrite } from "./redis-store.js";
 
 // Integration: the real Redis. Newer-wins must hold across batches, within a batch, and between
 // concurrent writers, whatever the arrival order.
@@ -19,6 +19,11 @@ function seededShuffle<T>(items: T[], seed: number): T[] {
 }
 
 async function storeFor(t: Parameters<typeof isolateStack>[0]) {
+  return (await storeAndClient(t)).store;
+}
+
+/** The store over a fresh isolated prefix, and a client of that prefix to look at its keys. */
+async function storeAndClient(t: Parameters<typeof isolateStack>[0]) {
   const s = await isolateStack(t);
   const reader = createRedis({ url: s.endpoints.redisUrl, logger: silentLogger, keyPrefix: s.redisPrefix });
   const writer = createRedis({ url: s.endpoints.redisUrl, logger: silentLogger, keyPrefix: s.redisPrefix, mode: "background" });
@@ -29,7 +34,7 @@ async function storeFor(t: Parameters<typeof isolateStack>[0]) {
   // The reader fails fast while not connected (no offline queue, as in the service): wait for it,
   // or a read right after the first write races the connection (seen once in CI under load).
   await connectRedis(reader);
-  return createRedisFeatureStore({ reader, writer, historyLength: 4 });
+  return { store: createRedisFeatureStore({ reader, writer, historyLength: 4 }), redis: reader };
 }
 
 const FAR = Date.UTC(2100, 0, 1);
@@ -116,4 +121,43 @@ test("as-of reads return the version that was newest at that time, within the bo
   // History keeps 4 versions: 200..500. As of 150 the only candidate (100) was trimmed.
   assert.equal(await at(150), undefined);
   assert.equal(await at(50), undefined);
+});
+
+test("a list grows at most an eighth (at least one) past the history before it is trimmed, and reads see the history only", async (t) => {
+  const { store, redis } = await storeAndClient(t);
+  const key = storeKey("card_txn", "h");
+  const lengths: number[] = [];
+  for (let r = 1; r <= 12; r++) {
+    await store.write([w("h", r * 100, r)]);
+    lengths.push(await redis.llen(key));
+  }
+  // History 4, slack max(1, 4/8) = 1: the list reaches 5, the next write trims it back to 4.
+  assert.deepEqual(lengths, [1, 2, 3, 4, 5, 4, 5, 4, 5, 4, 5, 4]);
+  const at = async (ts: number) => (await store.readAsOf([{ view: "card_txn", entityId: "h" }], ts))[0]?.revision;
+  // The list holds versions 8..12 now; the history is the last 4 of them, 9..12.
+  assert.equal(await at(850), undefined, "version 8 is still stored but outside the history");
+  assert.equal(await at(950), 9);
+  assert.equal(await at(100_000), 12);
+});
+
+test("the expiry is at least asOf + lifetime, at most a step later, and moves only when the newest asOf enters a later step", async (t) => {
+  const { store, redis } = await storeAndClient(t);
+  const key = storeKey("card_txn", "x");
+  const DAY = 86_400_000;
+  const HOUR = 3_600_000; // the step for a lifetime of a day: min(1 h, day / 8)
+  const base = Math.ceil(Date.now() / HOUR) * HOUR; // a step boundary, ahead of the clock so nothing expires
+  const at = (asOf: number, revision: number) => writeOf("card_txn", "x", { asOf, revision, producedAt: asOf, values: { txn_count_10m: revision } }, asOf + DAY);
+  const expiry = async () => Number(await redis.call("PEXPIRETIME", key));
+
+  await store.write([at(base + 10, 1)]);
+  const first = await expiry();
+  assert.ok(first > base + 10 + DAY && first <= base + 10 + DAY + HOUR, `expiry ${first - base - DAY} ms after asOf + a day's start`);
+  assert.equal(first, base + DAY + HOUR, "the end of asOf + lifetime's step");
+
+  await store.write([at(base + HOUR - 1, 2)]); // same step: no PEXPIREAT, and none is needed
+  assert.equal(await expiry(), first);
+  await store.write([at(base + 30, 3)]); // stale: nothing changes
+  assert.equal(await expiry(), first);
+  await store.write([at(base + HOUR, 4)]); // next step
+  assert.equal(await expiry(), base + DAY + 2 * HOUR);
 });

@@ -14,23 +14,37 @@ import { decodeStored, encodeStored, type StoredUpdate } from "./stored-update.j
 
 // Compare-and-set in one script so concurrent writers (the stream and WriteFeatures) cannot
 // interleave a read and a write. KEYS: the list of each (view, entity). ARGV: the history length,
-// then per key its expiry, its version count n and its n values in ascending version order (each
-// value starts with its version, "<asOf>|<revision>|"). Versions strictly newer than the list's last
-// one are appended, in order, so the list stays sorted and its last element is the newest; the rest
-// are stale. Returns how many were appended.
+// then per key its lifetime (ms after the newest version's asOf before it may be deleted: the view's
+// longest max age plus the expiry grace), its version count n and its n values in ascending version
+// order (each value starts with its version, "<asOf>|<revision>|"). Versions strictly newer than the
+// list's last one are appended, in order, so the list stays sorted and its last element is the
+// newest; the rest are stale. Returns how many were appended.
 // Many keys per call spare the per-command cost in Redis and in ioredis; a call holds Redis for its
 // duration, so the caller bounds the keys per call (PAIRS_PER_CALL).
+// Two commands are spared on most writes, each a fifth or so of the script's time:
+// - The list may grow an eighth past the history before it is trimmed back (reads look at the last
+//   `history` versions only), so LTRIM runs once per history/8 writes instead of on every one.
+// - The expiry is the newest asOf + lifetime rounded up to a step of lifetime/8 (1 s to 1 h), so it
+//   changes, and PEXPIREAT runs, only when a write moves the newest asOf into a later step.
 const PUT_IF_NEWER = `
 local call = redis.call
 local find = string.find
 local sub = string.sub
 local num = tonumber
+local floor = math.floor
 local keep = num(ARGV[1])
+local trimAt = keep + math.max(1, floor(keep / 8))
 -- The (asOf, revision) a stored value starts with.
 local function version(v)
   local s1 = find(v, '|', 1, true)
   local s2 = find(v, '|', s1 + 1, true)
   return num(sub(v, 1, s1 - 1)), num(sub(v, s1 + 1, s2 - 1))
+end
+-- When a list whose newest version is as of a may expire: strictly after a + life, the same for
+-- every a within one step.
+local function expiry(a, life)
+  local step = math.min(3600000, math.max(1000, floor(life / 8)))
+  return (floor((a + life) / step) + 1) * step
 end
 local p = 2
 local written = 0
@@ -40,7 +54,8 @@ for k = 1, #KEYS do
   local a = -1
   local r = -1
   if cur then a, r = version(cur) end
-  local expireAt = ARGV[p]
+  local before = a
+  local life = num(ARGV[p])
   local n = num(ARGV[p + 1])
   p = p + 2
   local count = 0
@@ -57,9 +72,9 @@ for k = 1, #KEYS do
     p = p + 1
   end
   if count > 0 then
-    -- Trimmed only once the history is full (RPUSH returns the length): most writes skip the call.
-    if length > keep then call('LTRIM', key, -keep, -1) end
-    call('PEXPIREAT', key, expireAt)
+    if length > trimAt then call('LTRIM', key, -keep, -1) end
+    local at = expiry(a, life)
+    if not cur or expiry(before, life) ~= at then call('PEXPIREAT', key, string.format('%.0f', at)) end
     written = written + count
   end
 end
@@ -73,13 +88,15 @@ for i = 1, #KEYS do out[i] = redis.call('LINDEX', KEYS[i], -1) end
 return out
 `;
 
-// The newest version of each key with asOf <= ARGV[1] (nil for none): the list is sorted, so the
+// The newest version of each key with asOf <= ARGV[1] (nil for none) among its last ARGV[2] (the
+// history length; the list may hold a few more until it is trimmed): the list is sorted, so the
 // first such version from the end.
 const READ_AS_OF = `
 local at = tonumber(ARGV[1])
+local keep = tonumber(ARGV[2])
 local out = {}
 for i = 1, #KEYS do
-  local versions = redis.call('LRANGE', KEYS[i], 0, -1)
+  local versions = redis.call('LRANGE', KEYS[i], -keep, -1)
   local found = false
   for j = #versions, 1, -1 do
     local v = versions[j]
@@ -113,7 +130,10 @@ export interface PendingWrite {
   revision: number;
   /** The stored value (stored-update.ts): the version and the FeatureUpdate bytes. */
   value: Buffer;
-  /** Epoch ms at which both keys expire. */
+  /**
+   * Epoch ms before which the key must not expire. Redis deletes it up to an eighth of
+   * `expireAt - asOf` (at most an hour) later: the expiry moves in steps (see PUT_IF_NEWER).
+   */
   expireAt: number;
 }
 
@@ -186,9 +206,10 @@ export function createRedisFeatureStore(options: RedisFeatureStoreOptions): Redi
         const args: (string | number | Buffer)[] = [historyLength];
         for (const group of groups.slice(from, from + PAIRS_PER_CALL)) {
           keys.push(storeKey(group[0]?.view ?? "", group[0]?.entityId ?? ""));
-          let expireAt = 0;
-          for (const w of group) expireAt = Math.max(expireAt, w.expireAt);
-          args.push(expireAt, group.length);
+          // The lifetime after the newest version's asOf (a view's max age is the same for all).
+          let life = 0;
+          for (const w of group) life = Math.max(life, w.expireAt - w.asOf);
+          args.push(life, group.length);
           for (const w of group) args.push(w.value);
         }
         void put(keys.length, ...keys, ...args);
@@ -218,7 +239,7 @@ export function createRedisFeatureStore(options: RedisFeatureStoreOptions): Redi
     readAsOf: async (pairs, at) => {
       if (pairs.length === 0) return [];
       try {
-        const raw = await readers.loopReadAsOfBuffer(pairs.length, ...pairs.map((p) => storeKey(p.view, p.entityId)), at);
+        const raw = await readers.loopReadAsOfBuffer(pairs.length, ...pairs.map((p) => storeKey(p.view, p.entityId)), at, historyLength);
         return raw.map((r) => decodeStored(r));
       } catch (err) {
         throw unavailable(err);

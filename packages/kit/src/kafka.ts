@@ -7,6 +7,7 @@ import {
   type Consumer,
   type IHeaders,
   type LogEntry,
+  type Message,
   type Producer,
 } from "kafkajs";
 import { describeError, UnavailableError } from "./errors.js";
@@ -258,14 +259,16 @@ async function createProducer(kafka: Kafka, log: Logger, options: ProducerOption
   await producer.connect();
   const compression = options.compression === "gzip" ? 1 : 0;
   const maxBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
+  // Hot path: one message per published record (feature-ingest publishes one per event). Optional
+  // fields are set only when given, without the temporary objects of conditional spreads.
   const toMessages = (records: readonly OutgoingRecord[]) =>
-    records.map((r) => ({
-      key: r.key ?? null,
-      value: r.value,
-      ...(r.headers !== undefined ? { headers: r.headers as IHeaders } : {}),
-      ...(r.partition !== undefined ? { partition: r.partition } : {}),
-      ...(r.timestamp !== undefined ? { timestamp: String(r.timestamp) } : {}),
-    }));
+    records.map((r) => {
+      const m: Message = { key: r.key ?? null, value: r.value };
+      if (r.headers !== undefined) m.headers = r.headers as IHeaders;
+      if (r.partition !== undefined) m.partition = r.partition;
+      if (r.timestamp !== undefined) m.timestamp = String(r.timestamp);
+      return m;
+    });
   const wrap = async (what: () => Promise<unknown>): Promise<void> => {
     try {
       await what();
@@ -380,11 +383,16 @@ export interface BatchConsumer {
   resume(topics: readonly string[]): void;
 }
 
+// Hot path: one call per consumed record.
 function toRecord(topic: string, partition: number, m: { offset: string; key: Buffer | null; value: Buffer | null; headers?: IHeaders; timestamp: string }): ConsumedRecord {
   const headers: Record<string, Buffer> = {};
-  for (const [k, v] of Object.entries(m.headers ?? {})) {
-    const last = Array.isArray(v) ? v[v.length - 1] : v;
-    if (last !== undefined) headers[k] = Buffer.isBuffer(last) ? last : Buffer.from(last);
+  const given = m.headers;
+  if (given !== undefined) {
+    for (const k in given) {
+      const v = given[k];
+      const last = Array.isArray(v) ? v[v.length - 1] : v;
+      if (last !== undefined) headers[k] = Buffer.isBuffer(last) ? last : Buffer.from(last);
+    }
   }
   return { topic, partition, offset: m.offset, key: m.key, value: m.value, headers, timestamp: Number(m.timestamp) };
 }

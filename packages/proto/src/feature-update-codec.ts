@@ -432,5 +432,7 @@ const utf8Decoder = new TextDecoder();
 // cheaper than TextDecoder for short strings; anything else through TextDecoder.
 function utf8Text(bytes: Uint8Array, start: number, end: number): string {
   for (let i = start; i < end; i++) if ((bytes[i] as number) > 0x7f) return utf8Decoder.decode(bytes.subarray(start, end));
+  // A Buffer (what Kafka clients hand over) decodes in place; a plain Uint8Array through a view.
+  if (Buffer.isBuffer(bytes)) return bytes.toString("latin1", start, end);
   return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString("latin1");
 }

@@ -3,7 +3,9 @@ import type { OutgoingRecord } from "@loopline/kit";
 import { encodeFeatureUpdate } from "@loopline/proto";
 import { PROTOBUF_CONTENT_TYPE } from "./decode.js";
 
-const HEADERS = { "content-type": PROTOBUF_CONTENT_TYPE };
+// One Buffer for every record's header value, and each key encoded once here: the partitioner and
+// the batch encoder both take a Buffer as it is, where a string is encoded again by each.
+const HEADERS = { "content-type": Buffer.from(PROTOBUF_CONTENT_TYPE) };
 
 /** Encodes an engine update as the loopline.v1.FeatureUpdate record published on loopline.features, keyed by entity. */
 // Hot path: guarded by bench/features.bench.ts (ingest events/s).
@@ -18,5 +20,5 @@ export function updateRecord(u: FeatureUpdate, producedAt: number): OutgoingReco
     producedAt,
     sourceEventId: u.eventId,
   });
-  return { key: u.entityId, value: Buffer.from(value.buffer, value.byteOffset, value.byteLength), headers: HEADERS };
+  return { key: Buffer.from(u.entityId), value: Buffer.from(value.buffer, value.byteOffset, value.byteLength), headers: HEADERS };
 }

@@ -54,7 +54,7 @@ async function stock(partition: number, messages: Message[], opts: { transaction
 const dateNow = 1_763_800_000_000;
 const cases: { name: string; messages: Message[]; transactional?: boolean; firstSequence?: number; producerId?: unknown; producerEpoch?: number }[] = [
   { name: "one record, string key and value, no headers", messages: [{ key: "card-1", value: "hello" }] },
-  { name: "Buffer values with a content-type header (feature-ingest's records)", messages: Array.from({ length: 300 }, (_, i) => ({ key: `card-${i}`, value: Buffer.alloc(100 + i * 3, i), headers: { "content-type": "application/x-protobuf" } })) },
+  { name: "Buffer values with a content-type header (feature-ingest's records)", messages: Array.from({ length: 300 }, (_, i) => ({ key: Buffer.from(`card-${i}`), value: Buffer.alloc(100 + i * 3, i), headers: { "content-type": Buffer.from("application/x-protobuf") } })) },
   { name: "null key and value, unicode, repeated header values", messages: [{ key: null, value: null }, { key: "ünï ✓", value: "ça va", headers: { a: ["1", Buffer.from("2")], "clé": "v" } }] },
   { name: "explicit timestamps, idempotent producer", messages: [{ key: "a", value: "x", timestamp: dateNow + 5 }, { key: "b", value: "y", timestamp: dateNow - 3_000 }, { key: "c", value: "z" }], firstSequence: 4242, producerId: Long.fromValue(987654321012), producerEpoch: 3 },
   { name: "transactional, long values (multi-byte lengths)", messages: [{ key: "k", value: Buffer.alloc(70_000, 7) }, { key: "k2", value: "v".repeat(200) }], transactional: true, firstSequence: 1, producerId: Long.fromValue(5), producerEpoch: 1 },

@@ -87,6 +87,7 @@ export function createStateStore(options: StateStoreOptions): StateStore {
 
   // Writes the given views' bases (their journaled entities, minus evicted ones) and empties their journals.
   const compactViews = async (state: PartitionState, viewNames: Iterable<string>, evicted?: ReadonlyMap<string, readonly string[]>) => {
+    const started = performance.now();
     const multi = redis.multi();
     const done: Journal[] = [];
     for (const viewName of viewNames) {
@@ -105,7 +106,9 @@ export function createStateStore(options: StateStoreOptions): StateStore {
       done.push(j);
     }
     if (done.length === 0) return;
+    const built = performance.now();
     await exec(multi);
+    logger.debug("window state compacted", { partition: state.partition, entities: done.reduce((n, j) => n + j.entities.size, 0), buildMs: Math.round(built - started), writeMs: Math.round(performance.now() - built) });
     for (const j of done) {
       j.events = 0;
       j.entities.clear();

@@ -31,7 +31,9 @@ function ingestEnv(s: IsolatedStack): Record<string, string> {
 
 function startIngest(s: IsolatedStack): ChildProcess {
   const child = spawn(process.execPath, ["--conditions=@loopline/source", "--import", "tsx", MAIN], {
-    env: { ...process.env, ...ingestEnv(s), LOOPLINE_FEATURE_INGEST_SESSION_TIMEOUT: "6s", LOOPLINE_LOG_LEVEL: "warn" },
+    // A fold every 60 events per partition: the state a restart loads comes from folded snapshots
+    // as well as the journal (loads in the middle of a fold: state-store.int.test.ts).
+    env: { ...process.env, ...ingestEnv(s), LOOPLINE_FEATURE_INGEST_SESSION_TIMEOUT: "6s", LOOPLINE_FEATURE_INGEST_FOLD_EVENTS: "60", LOOPLINE_LOG_LEVEL: "warn" },
     stdio: ["ignore", "ignore", "inherit"],
   });
   return child;

@@ -68,6 +68,34 @@ test("window state saved as journal and compacted base loads back exactly, evict
   assert.deepEqual(snapshotOf(afterEviction), snapshotOf(live));
 });
 
+test("a fold writes the base a slice per batch and trims the journal once done; a load at any batch is the stream's state", async (t) => {
+  const s = await isolateStack(t);
+  const redis = createRedis({ url: s.endpoints.redisUrl, logger: silentLogger, keyPrefix: s.redisPrefix, mode: "background" });
+  t.after(() => redis.disconnect());
+  // Folds start every 25 journaled events; the 13 cards are all touched before the first one, so a
+  // fold snapshots 13 entities at 13/25 per event: at most ceil(13 * 9 / 25) = 5 per 9-event batch.
+  const store = createStateStore({ redis, logger: silentLogger, compactEvents: 25 });
+  const live = await store.load(0, views);
+  const baseSizes: number[] = [];
+  const journalLengths: number[] = [];
+  for (let b = 0; b < 16; b++) {
+    const out = processBatch(batchOf(b * 9, 9), live, views, validator);
+    await store.save(live, out.accepted);
+    baseSizes.push((await redis.hlen("fi:card_txn:0")) - 1); // less the fingerprint
+    journalLengths.push(await redis.llen("fij:card_txn:0"));
+    // Mid-fold or not, what is stored loads back into the live state: watermark, revision and
+    // retained events (the ids dedup needs) of every entity.
+    assert.deepEqual(snapshotOf(await store.load(0, views)), snapshotOf(live), `after batch ${b}`);
+  }
+  const growth = baseSizes.map((n, i) => n - (baseSizes[i - 1] ?? 0));
+  assert.equal(baseSizes.at(-1), 13, `every entity reaches the base (base sizes ${baseSizes.join(" ")})`);
+  assert.ok(Math.max(...growth) <= 5, `the base grows a slice per batch, never all at once (${growth.join(" ")})`);
+  assert.ok(growth.filter((g) => g > 0).length >= 3, `the first fold spans several batches (${growth.join(" ")})`);
+  const trims = journalLengths.filter((n, i) => i > 0 && n < (journalLengths[i - 1] as number)).length;
+  assert.ok(trims >= 2, `folds end by trimming the journal (lengths ${journalLengths.join(" ")})`);
+  assert.ok(Math.max(...journalLengths) <= 8, `the journal stays bounded (lengths ${journalLengths.join(" ")})`);
+});
+
 test("state of another view definition is dropped, journal and base alike", async (t) => {
   const s = await isolateStack(t);
   const redis = createRedis({ url: s.endpoints.redisUrl, logger: silentLogger, keyPrefix: s.redisPrefix, mode: "background" });

@@ -9,9 +9,16 @@ import { emptyPartitionState, type PartitionState } from "./processor.js";
  *   fij:{view}:{partition}  list: one element per batch since the base was written, the events the
  *                           view accepted in that batch (JSON) — the journal
  * The state is the base with the journal's events applied in order. Each batch appends one element
- * (its events, about 150 bytes each); every COMPACT_EVENTS journaled events, the snapshots of the
- * entities they touched are written to the base and the journal is emptied, in one MULTI. So a batch
- * costs what its events weigh, not what its entities' whole windows weigh.
+ * (its events, about 150 bytes each). Once COMPACT_EVENTS events are journaled, the journal so far is
+ * folded into the base a slice at a time: each following batch also writes the snapshots of some of
+ * the entities that journal touched, in the MULTI that appends its own element, sized so the slices
+ * end within about another COMPACT_EVENTS events; the batch that writes the last slice also drops
+ * those elements from the journal. So no batch waits for thousands of snapshots (one MULTI used to
+ * write them all: 150-400 ms per partition in the features bench, with Redis blocked meanwhile), and
+ * a batch still costs what its events weigh, not what its entities' whole windows weigh.
+ * A snapshot written during a fold is newer than the journal elements before it: replaying those
+ * elements over it, their events come back as DUPLICATE (or TOO_LATE once pruned) and change nothing,
+ * so a load in the middle of a fold gives the same state as the stream's.
  *
  * Why Redis: the state must outlive the process and follow a partition to whichever instance owns it
  * next, and the stack already runs Redis. Why per partition: Kafka assigns partitions, and entities
@@ -25,7 +32,7 @@ import { emptyPartitionState, type PartitionState } from "./processor.js";
  */
 const FINGERPRINT = "__fingerprint";
 
-/** Journaled events per (view, partition) before they are folded into the base. */
+/** Journaled events per (view, partition) that start folding them into the base. */
 export const COMPACT_EVENTS = 50_000;
 
 /** Options of createStateStore. */
@@ -52,10 +59,16 @@ const journalKey = (view: string, partition: number) => `fij:${view}:${partition
 /** A journaled event: [entityId, eventId, eventTime, type, fields]; the entity is the view's. */
 type JournalEvent = [string, string, number, string, Record<string, Event["fields"][string]>];
 
-/** What was journaled per view since the last compaction of a partition. */
+/** What a partition's journal of one view holds, as this process knows it. */
 interface Journal {
+  /** Events journaled since the last fold began (or the journal was emptied). */
   events: number;
+  /** Entities those events touched. */
   entities: Set<string>;
+  /** Elements in the Redis list. */
+  elements: number;
+  /** A fold in progress: once `remaining` are snapshotted, the first `length` elements are dropped. */
+  fold?: { length: number; remaining: string[]; perEvent: number };
 }
 
 /** Creates the Redis-backed state store. */
@@ -67,7 +80,7 @@ export function createStateStore(options: StateStoreOptions): StateStore {
     let byView = journals.get(state);
     if (byView === undefined) journals.set(state, (byView = new Map()));
     let j = byView.get(view);
-    if (j === undefined) byView.set(view, (j = { events: 0, entities: new Set() }));
+    if (j === undefined) byView.set(view, (j = { events: 0, entities: new Set(), elements: 0 }));
     return j;
   };
   const wrap = async <T>(what: string, work: () => Promise<T>): Promise<T> => {
@@ -95,7 +108,7 @@ export function createStateStore(options: StateStoreOptions): StateStore {
       if (engine === undefined) continue;
       const j = journalOf(state, viewName);
       const fields = new Map<string, string>([[FINGERPRINT, engine.view.fingerprint]]);
-      for (const id of j.entities) {
+      for (const id of [...(j.fold?.remaining ?? []), ...j.entities]) {
         const json = engine.snapshotJson(id);
         if (json !== undefined) fields.set(id, json);
       }
@@ -108,10 +121,12 @@ export function createStateStore(options: StateStoreOptions): StateStore {
     if (done.length === 0) return;
     const built = performance.now();
     await exec(multi);
-    logger.debug("window state compacted", { partition: state.partition, entities: done.reduce((n, j) => n + j.entities.size, 0), buildMs: Math.round(built - started), writeMs: Math.round(performance.now() - built) });
+    logger.debug("window state compacted", { partition: state.partition, entities: done.reduce((n, j) => n + j.entities.size + (j.fold?.remaining.length ?? 0), 0), buildMs: Math.round(built - started), writeMs: Math.round(performance.now() - built) });
     for (const j of done) {
       j.events = 0;
       j.entities.clear();
+      j.elements = 0;
+      delete j.fold;
     }
   };
 
@@ -137,16 +152,25 @@ export function createStateStore(options: StateStoreOptions): StateStore {
           engine.restore({ format: 1, view: view.name, fingerprint: view.fingerprint, entities });
           // The journal's events, in the order they were first accepted: the state they built, again.
           const j = journalOf(state, view.name);
-          let refused = 0;
+          j.elements = journal.length;
+          // Events whose entity was snapshotted after them (a fold) come back as DUPLICATE, or TOO_LATE
+          // once pruned from its window: expected. Any other refusal means the state is not the stream's.
+          let folded = 0;
+          const refused = new Map<string, number>();
           for (const element of journal) {
             for (const [entityId, eventId, eventTime, type, fields] of JSON.parse(element) as JournalEvent[]) {
               const r = engine.ingest({ entity: view.entity, entityId, eventId, eventTime, type, fields });
-              if (!r.ok) refused++;
+              if (!r.ok) {
+                const code = r.rejection.code;
+                if (code === "DUPLICATE" || code === "TOO_LATE") folded++;
+                else refused.set(code, (refused.get(code) ?? 0) + 1);
+              }
               j.events++;
               j.entities.add(entityId);
             }
           }
-          if (refused > 0) logger.warn("journaled events refused on replay; the state may differ from the stream's", { view: view.name, partition, refused });
+          if (refused.size > 0) logger.warn("journaled events refused on replay; the state may differ from the stream's", { view: view.name, partition, refused: Object.fromEntries(refused) });
+          if (folded > 0) logger.debug("journaled events already in their entity's snapshot", { view: view.name, partition, events: folded });
           logger.info("window state restored", { view: view.name, partition, entities: engine.entityCount, journaledEvents: j.events });
         }
         return state;
@@ -154,29 +178,67 @@ export function createStateStore(options: StateStoreOptions): StateStore {
     save: (state, accepted) =>
       wrap("saving window state", async () => {
         // Hot path: guarded by bench/features.bench.ts (ingest events/s): one list element per view and batch.
-        const multi = redis.multi(); // the fingerprint and the journal element together, or neither
-        let ops = 0;
-        const due: string[] = [];
+        const multi = redis.multi(); // the fingerprint, the journal element and a fold's slice together, or none
+        const after: (() => void)[] = []; // what this process records once the MULTI succeeded
         for (const [viewName, events] of accepted) {
           const engine = state.engines.get(viewName);
           if (engine === undefined || events.length === 0) continue;
           const j = journalOf(state, viewName);
           const rows: JournalEvent[] = new Array<JournalEvent>(events.length);
+          const touched = new Set<string>();
           for (let i = 0; i < events.length; i++) {
             const e = events[i] as Event;
             rows[i] = [e.entityId, e.eventId, e.eventTime, e.type, e.fields];
-            j.entities.add(e.entityId);
+            touched.add(e.entityId);
           }
+          const base = baseKey(viewName, state.partition);
+          const list = journalKey(viewName, state.partition);
           // The fingerprint first, so a journal never exists without the definition it belongs to.
-          multi.hset(baseKey(viewName, state.partition), FINGERPRINT, engine.view.fingerprint);
-          multi.rpush(journalKey(viewName, state.partition), JSON.stringify(rows));
-          ops += 2;
-          j.events += events.length;
-          if (j.events >= compactEvents) due.push(viewName);
+          multi.hset(base, FINGERPRINT, engine.view.fingerprint);
+          multi.rpush(list, JSON.stringify(rows));
+          const elements = j.elements + 1;
+          // Enough journaled: fold everything so far, this batch's element included.
+          let fold = j.fold;
+          let restarted = false;
+          if (fold === undefined && j.events + events.length >= compactEvents) {
+            const remaining = [...new Set([...j.entities, ...touched])];
+            fold = { length: elements, remaining, perEvent: remaining.length / compactEvents };
+            restarted = true;
+          }
+          let slice: string[] = [];
+          if (fold !== undefined) {
+            slice = fold.remaining.slice(-Math.max(1, Math.ceil(fold.perEvent * events.length)));
+            const fields = new Map<string, string>();
+            for (const id of slice) {
+              const json = engine.snapshotJson(id);
+              if (json !== undefined) fields.set(id, json);
+            }
+            if (fields.size > 0) multi.hset(base, fields);
+            if (slice.length === fold.remaining.length) multi.ltrim(list, fold.length, -1);
+          }
+          const started = fold;
+          after.push(() => {
+            j.elements = elements;
+            if (restarted && started !== undefined) {
+              j.events = 0;
+              j.entities = new Set();
+              j.fold = started;
+            } else {
+              j.events += events.length;
+              for (const id of touched) j.entities.add(id);
+            }
+            if (started !== undefined) {
+              started.remaining.length -= slice.length;
+              if (started.remaining.length === 0) {
+                j.elements -= started.length;
+                delete j.fold;
+              }
+            }
+          });
         }
-        if (ops === 0) return;
+        if (after.length === 0) return;
         await exec(multi);
-        if (due.length > 0) await compactViews(state, due);
+        for (const record of after) record();
       }),
     compact: (state, evicted) => wrap("compacting window state", () => compactViews(state, state.engines.keys(), evicted)),
   };

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { test, type TestContext } from "node:test";
 import { builtinRegistry, createEventValidator } from "@loopline/features";
 import { createRedis, silentLogger, type ConsumedRecord } from "@loopline/kit";
 import { isolateStack } from "@loopline/testkit";
@@ -26,13 +26,19 @@ function batchOf(from: number, n: number): ConsumedRecord[] {
   });
 }
 
+/** A client of a fresh key prefix on the real Redis, closed after the test. */
+async function isolatedRedis(t: TestContext) {
+  const s = await isolateStack(t);
+  const redis = createRedis({ url: s.endpoints.redisUrl, logger: silentLogger, keyPrefix: s.redisPrefix, mode: "background" });
+  t.after(() => redis.disconnect());
+  return redis;
+}
+
 const snapshotOf = (state: PartitionState) =>
   Object.fromEntries([...state.engines].map(([name, engine]) => [name, [...engine.snapshot().entities].sort((a, b) => (a.entityId < b.entityId ? -1 : 1))]));
 
 test("window state saved as journal and compacted base loads back exactly, evictions included", async (t) => {
-  const s = await isolateStack(t);
-  const redis = createRedis({ url: s.endpoints.redisUrl, logger: silentLogger, keyPrefix: s.redisPrefix, mode: "background" });
-  t.after(() => redis.disconnect());
+  const redis = await isolatedRedis(t);
   // A compaction every 25 journaled events: the 7 batches below compact several times and end with a journal tail.
   const store = createStateStore({ redis, logger: silentLogger, compactEvents: 25 });
   const live = await store.load(0, views);
@@ -69,9 +75,7 @@ test("window state saved as journal and compacted base loads back exactly, evict
 });
 
 test("a fold writes the base a slice per batch and trims the journal once done; a load at any batch is the stream's state", async (t) => {
-  const s = await isolateStack(t);
-  const redis = createRedis({ url: s.endpoints.redisUrl, logger: silentLogger, keyPrefix: s.redisPrefix, mode: "background" });
-  t.after(() => redis.disconnect());
+  const redis = await isolatedRedis(t);
   // Folds start every 25 journaled events; the 13 cards are all touched before the first one, so a
   // fold snapshots 13 entities at 13/25 per event: at most ceil(13 * 9 / 25) = 5 per 9-event batch.
   const store = createStateStore({ redis, logger: silentLogger, compactEvents: 25 });
@@ -97,9 +101,7 @@ test("a fold writes the base a slice per batch and trims the journal once done; 
 });
 
 test("state of another view definition is dropped, journal and base alike", async (t) => {
-  const s = await isolateStack(t);
-  const redis = createRedis({ url: s.endpoints.redisUrl, logger: silentLogger, keyPrefix: s.redisPrefix, mode: "background" });
-  t.after(() => redis.disconnect());
+  const redis = await isolatedRedis(t);
   const store = createStateStore({ redis, logger: silentLogger });
   const live = emptyPartitionState(0, views);
   await store.save(live, processBatch(batchOf(0, 9), live, views, validator).accepted);

@@ -27,8 +27,9 @@ import { decodeStored, encodeStored, type StoredUpdate } from "./stored-update.j
 //   `history` versions only), so LTRIM runs once per history/8 writes instead of on every one.
 // - The expiry is the newest asOf + lifetime rounded up to a step of lifetime/8 (1 s to 1 h), so it
 //   changes, and PEXPIREAT runs, only when a write moves the newest asOf into a later step. A key
-//   whose expiry was set otherwise (a changed max age or grace, or by a Loopline before 2026-12-04,
-//   which set asOf + lifetime exactly) keeps it until then: at most a step early or late.
+//   whose expiry was set otherwise keeps it until such a write: after a change of max age or grace,
+//   or when written by a Loopline before 2026-12-04 (which set asOf + lifetime exactly, so at most
+//   a step early).
 const PUT_IF_NEWER = `
 local call = redis.call
 local find = string.find

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { connectRedis, createRedis, silentLogger } from "@loopline/kit";
+import { connectRedis, createMetrics, createRedis, silentLogger, type Metrics } from "@loopline/kit";
 import { isolateStack } from "@loopline/testkit";
 import { createRedisFeatureStore, storeKey, writeOf, type PendingWrite } from "./redis-store.js";
 
@@ -23,7 +23,7 @@ async function storeFor(t: Parameters<typeof isolateStack>[0]) {
 }
 
 /** The store over a fresh isolated prefix, and a client of that prefix to look at its keys. */
-async function storeAndClient(t: Parameters<typeof isolateStack>[0]) {
+async function storeAndClient(t: Parameters<typeof isolateStack>[0], metrics?: Metrics) {
   const s = await isolateStack(t);
   const reader = createRedis({ url: s.endpoints.redisUrl, logger: silentLogger, keyPrefix: s.redisPrefix });
   const writer = createRedis({ url: s.endpoints.redisUrl, logger: silentLogger, keyPrefix: s.redisPrefix, mode: "background" });
@@ -34,7 +34,7 @@ async function storeAndClient(t: Parameters<typeof isolateStack>[0]) {
   // The reader fails fast while not connected (no offline queue, as in the service): wait for it,
   // or a read right after the first write races the connection (seen once in CI under load).
   await connectRedis(reader);
-  return { store: createRedisFeatureStore({ reader, writer, historyLength: 4 }), redis: reader };
+  return { store: createRedisFeatureStore({ reader, writer, historyLength: 4, ...(metrics ? { metrics } : {}) }), redis: reader };
 }
 
 const FAR = Date.UTC(2100, 0, 1);
@@ -160,4 +160,18 @@ test("the expiry is at least asOf + lifetime, at most a step later, and moves on
   assert.equal(await expiry(), first);
   await store.write([at(base + HOUR, 4)]); // next step
   assert.equal(await expiry(), base + DAY + 2 * HOUR);
+});
+
+test("every read is timed in loopline_feature_store_redis_read_seconds by kind", async (t) => {
+  const metrics = createMetrics({ service: "feature-store", defaultMetrics: false });
+  const { store } = await storeAndClient(t, metrics);
+  await store.write([w("m", 100, 1)]);
+  const pair = [{ view: "card_txn", entityId: "m" }];
+  await store.readLatest(pair);
+  await store.readLatest(pair);
+  await store.readAsOf(pair, 150);
+  const text = await metrics.registry.metrics();
+  const count = (kind: string) => Number(new RegExp(`loopline_feature_store_redis_read_seconds_count\\{[^}]*kind="${kind}"[^}]*\\} (\\d+)`).exec(text)?.[1]);
+  assert.equal(count("latest"), 2);
+  assert.equal(count("as_of"), 1);
 });

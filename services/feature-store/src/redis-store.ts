@@ -1,4 +1,4 @@
-import { UnavailableError, describeError, type RedisClient } from "@loopline/kit";
+import { UnavailableError, describeError, type Metrics, type RedisClient } from "@loopline/kit";
 import { decodeStored, encodeStored, type StoredUpdate } from "./stored-update.js";
 
 /**
@@ -175,6 +175,8 @@ export interface RedisFeatureStoreOptions {
   reader: RedisClient;
   /** Versions kept per (view, entity) for as-of reads. */
   historyLength: number;
+  /** Where the read latency histogram goes (loopline_feature_store_redis_read_seconds). */
+  metrics?: Metrics;
 }
 
 /** Newer-wins storage of feature updates in Redis and the reads GetOnlineFeatures needs. */
@@ -197,6 +199,18 @@ export function createRedisFeatureStore(options: RedisFeatureStoreOptions): Redi
   reader.defineCommand("loopReadAsOf", { lua: READ_AS_OF });
   // The Buffer variants ioredis defines beside each script: stored values are binary.
   const readers = reader as unknown as { loopReadLatestBuffer: ReadScript; loopReadAsOfBuffer: ReadScript };
+  const readSeconds = options.metrics?.histogram("loopline_feature_store_redis_read_seconds", "Redis read latency of GetOnlineFeatures (one script call per request), by kind", ["kind"]);
+  // One script call, timed (failures too: a timeout is a latency worth seeing), its Redis errors as UNAVAILABLE.
+  const read = async (kind: "latest" | "as_of", call: () => Promise<(Buffer | null)[]>): Promise<(StoredUpdate | undefined)[]> => {
+    const started = performance.now();
+    try {
+      return (await call()).map((r) => decodeStored(r));
+    } catch (err) {
+      throw unavailable(err);
+    } finally {
+      readSeconds?.observe({ kind }, (performance.now() - started) / 1000);
+    }
+  };
 
   return {
     write: async (writes) => {
@@ -233,21 +247,11 @@ export function createRedisFeatureStore(options: RedisFeatureStoreOptions): Redi
     },
     readLatest: async (pairs) => {
       if (pairs.length === 0) return [];
-      try {
-        const raw = await readers.loopReadLatestBuffer(pairs.length, ...pairs.map((p) => storeKey(p.view, p.entityId)));
-        return raw.map((r) => decodeStored(r));
-      } catch (err) {
-        throw unavailable(err);
-      }
+      return read("latest", () => readers.loopReadLatestBuffer(pairs.length, ...pairs.map((p) => storeKey(p.view, p.entityId))));
     },
     readAsOf: async (pairs, at) => {
       if (pairs.length === 0) return [];
-      try {
-        const raw = await readers.loopReadAsOfBuffer(pairs.length, ...pairs.map((p) => storeKey(p.view, p.entityId)), at, historyLength);
-        return raw.map((r) => decodeStored(r));
-      } catch (err) {
-        throw unavailable(err);
-      }
+      return read("as_of", () => readers.loopReadAsOfBuffer(pairs.length, ...pairs.map((p) => storeKey(p.view, p.entityId)), at, historyLength));
     },
   };
 }

@@ -44,7 +44,7 @@ export function createFeatureStoreService(config: FeatureStoreConfig, deps: Feat
   const prefix = config.redisKeyPrefix === "" ? {} : { keyPrefix: config.redisKeyPrefix };
   const reader = createRedis({ url: config.redisUrl, logger, mode: "request", commandTimeoutMs: config.redisTimeoutMs, connectionName: "feature-store-read", ...prefix });
   const writer = createRedis({ url: config.redisUrl, logger, mode: "background", connectionName: "feature-store-write", ...prefix });
-  const store = createRedisFeatureStore({ reader, writer, historyLength: config.historyLength });
+  const store = createRedisFeatureStore({ reader, writer, historyLength: config.historyLength, metrics });
   const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: "feature-store", logger });
   const topic = topicName(config.topicPrefix, "features");
   let producer: KafkaProducer | undefined;

@@ -111,3 +111,34 @@ test("records decode with the offsets, timestamps, keys, values and headers that
     assert.equal(Object.getPrototypeOf(headers), Object.prototype);
   }
 });
+
+// The patch frames every request (size, header, payload) in one buffer and reserves room before
+// appending encoder arrays. The reference is the request layout of the Kafka protocol written out
+// here: INT32 size, INT16 api_key, INT16 api_version, INT32 correlation_id, STRING client_id, body.
+test("a framed request is the protocol's size, header and body, byte for byte", async () => {
+  const frame = require(`${base}/src/protocol/request`) as (r: object) => Promise<Encoder>;
+  type Writer = { buffer: Buffer; writeString(s: string | null): Writer; writeInt16(n: number): Writer; writeInt32(n: number): Writer; writeArray(a: unknown[], type?: string): Writer; writeBuffer(b: Buffer): Writer };
+  const encoder = () => new EncoderClass() as unknown as Writer;
+  // A produce-shaped body: two topics of large partitions appended to a small encoder (the growth
+  // the reservation avoids), one partition given as an 'object' array.
+  const partition = (n: number, fill: number) => encoder().writeInt32(n).writeInt32(100_000).writeBuffer(Buffer.alloc(100_000, fill));
+  const body = () =>
+    encoder()
+      .writeString(null)
+      .writeInt16(-1)
+      .writeInt32(30_000)
+      .writeArray([encoder().writeString("events").writeArray([partition(0, 1), partition(1, 2)]), encoder().writeString("ünï").writeArray([partition(2, 3)], "object")]);
+  const framed = (await frame({ correlationId: 41, clientId: "feature-ingest", request: { apiKey: 0, apiVersion: 3, encode: () => Promise.resolve(body()) } })).buffer;
+
+  const str = (s: string | null) => (s === null ? Buffer.from([0xff, 0xff]) : Buffer.concat([u16(Buffer.byteLength(s)), Buffer.from(s)]));
+  const u16 = (n: number) => Buffer.from([(n >> 8) & 0xff, n & 0xff]);
+  const i32 = (n: number) => {
+    const b = Buffer.alloc(4);
+    b.writeInt32BE(n);
+    return b;
+  };
+  const part = (n: number, fill: number) => Buffer.concat([i32(n), i32(100_000), Buffer.alloc(100_000, fill)]);
+  const expectedBody = Buffer.concat([str(null), u16(0xffff), i32(30_000), i32(2), str("events"), i32(2), part(0, 1), part(1, 2), str("ünï"), i32(1), part(2, 3)]);
+  const header = Buffer.concat([u16(0), u16(3), i32(41), str("feature-ingest")]);
+  assert.deepEqual(framed, Buffer.concat([i32(header.length + expectedBody.length), header, expectedBody]));
+});

@@ -66,7 +66,7 @@ export function createFeatureIngestService(config: FeatureIngestConfig, deps: Fe
     connectionName: "feature-ingest",
     ...(config.stateKeyPrefix !== "" ? { keyPrefix: config.stateKeyPrefix } : {}),
   });
-  const stateStore = createStateStore({ redis, logger, compactEvents: config.foldEvents });
+  const stateStore = createStateStore({ redis, logger, foldEvents: config.foldEvents });
   const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: "feature-ingest", logger });
   const eventsTopic = topicName(config.topicPrefix, "events");
   const featuresTopic = topicName(config.topicPrefix, "features");

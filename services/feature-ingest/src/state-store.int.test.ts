@@ -6,7 +6,7 @@ import { isolateStack } from "@loopline/testkit";
 import { emptyPartitionState, processBatch, type PartitionState } from "./processor.js";
 import { createStateStore } from "./state-store.js";
 
-// Integration: the real Redis. The saved state (base + journal, across compactions and evictions)
+// Integration: the real Redis. The saved state (base + journal, across folds and evictions)
 // must load back into exactly the engine state the stream built.
 
 const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);
@@ -37,10 +37,10 @@ async function isolatedRedis(t: TestContext) {
 const snapshotOf = (state: PartitionState) =>
   Object.fromEntries([...state.engines].map(([name, engine]) => [name, [...engine.snapshot().entities].sort((a, b) => (a.entityId < b.entityId ? -1 : 1))]));
 
-test("window state saved as journal and compacted base loads back exactly, evictions included", async (t) => {
+test("window state saved as journal and folded base loads back exactly, evictions included", async (t) => {
   const redis = await isolatedRedis(t);
-  // A compaction every 25 journaled events: the 7 batches below compact several times and end with a journal tail.
-  const store = createStateStore({ redis, logger: silentLogger, compactEvents: 25 });
+  // A fold every 25 journaled events: the 7 batches below fold several times and end with a journal tail.
+  const store = createStateStore({ redis, logger: silentLogger, foldEvents: 25 });
   const live = await store.load(0, views);
   assert.equal(live.engines.get("card_txn")?.entityCount, 0);
   let duplicates = 0;
@@ -51,7 +51,7 @@ test("window state saved as journal and compacted base loads back exactly, evict
   }
   assert.ok(duplicates > 0, "the stream has redeliveries, which the restored state must know by id");
   const journal = await redis.lrange("fij:card_txn:0", 0, -1);
-  assert.ok(journal.length > 0 && journal.length < 7, `a journal tail after compactions (${journal.length} elements)`);
+  assert.ok(journal.length > 0 && journal.length < 7, `a journal tail after folds (${journal.length} elements)`);
   assert.deepEqual(snapshotOf(await store.load(0, views)), snapshotOf(live));
 
   // A reloaded state carries on exactly as the live one: same updates for the next batch.
@@ -78,7 +78,7 @@ test("a fold writes the base a slice per batch and trims the journal once done; 
   const redis = await isolatedRedis(t);
   // Folds start every 25 journaled events; the 13 cards are all touched before the first one, so a
   // fold snapshots 13 entities at 13/25 per event: at most ceil(13 * 9 / 25) = 5 per 9-event batch.
-  const store = createStateStore({ redis, logger: silentLogger, compactEvents: 25 });
+  const store = createStateStore({ redis, logger: silentLogger, foldEvents: 25 });
   const live = await store.load(0, views);
   const baseSizes: number[] = [];
   const journalLengths: number[] = [];

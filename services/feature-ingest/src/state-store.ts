@@ -9,10 +9,10 @@ import { emptyPartitionState, type PartitionState } from "./processor.js";
  *   fij:{view}:{partition}  list: one element per batch since the base was written, the events the
  *                           view accepted in that batch (JSON) — the journal
  * The state is the base with the journal's events applied in order. Each batch appends one element
- * (its events, about 150 bytes each). Once COMPACT_EVENTS events are journaled, the journal so far is
+ * (its events, about 150 bytes each). Once FOLD_EVENTS events are journaled, the journal so far is
  * folded into the base a slice at a time: each following batch also writes the snapshots of some of
  * the entities that journal touched, in the MULTI that appends its own element, sized so the slices
- * end within about another COMPACT_EVENTS events; the batch that writes the last slice also drops
+ * end within about another FOLD_EVENTS events; the batch that writes the last slice also drops
  * those elements from the journal. So no batch waits for thousands of snapshots (one MULTI used to
  * write them all: 150-400 ms per partition in the features bench, with Redis blocked meanwhile), and
  * a batch still costs what its events weigh, not what its entities' whole windows weigh.
@@ -33,21 +33,21 @@ import { emptyPartitionState, type PartitionState } from "./processor.js";
 const FINGERPRINT = "__fingerprint";
 
 /** Journaled events per (view, partition) that start folding them into the base. */
-export const COMPACT_EVENTS = 50_000;
+export const FOLD_EVENTS = 50_000;
 
 /** Options of createStateStore. */
 export interface StateStoreOptions {
   redis: RedisClient;
   logger: Logger;
-  /** Journaled events that trigger a compaction. Default COMPACT_EVENTS (tests use fewer). */
-  compactEvents?: number;
+  /** Journaled events that start a fold. Default FOLD_EVENTS (tests use fewer). */
+  foldEvents?: number;
 }
 
 /** Loads and saves per-partition engine state. */
 export interface StateStore {
   /** Rebuilds a partition's engines from Redis (empty when nothing is stored or the view changed). */
   load(partition: number, views: readonly FeatureView[]): Promise<PartitionState>;
-  /** Journals the events each view accepted in a batch (compacting when the journal is long). */
+  /** Journals the events each view accepted in a batch (and a slice of a fold once the journal is long). */
   save(state: PartitionState, accepted: ReadonlyMap<string, readonly Event[]>): Promise<void>;
   /** Writes the base of every view now and empties the journals, deleting the evicted entities' state. */
   compact(state: PartitionState, evicted?: ReadonlyMap<string, readonly string[]>): Promise<void>;
@@ -74,7 +74,7 @@ interface Journal {
 /** Creates the Redis-backed state store. */
 export function createStateStore(options: StateStoreOptions): StateStore {
   const { redis, logger } = options;
-  const compactEvents = options.compactEvents ?? COMPACT_EVENTS;
+  const foldEvents = options.foldEvents ?? FOLD_EVENTS;
   const journals = new WeakMap<PartitionState, Map<string, Journal>>();
   const journalOf = (state: PartitionState, view: string): Journal => {
     let byView = journals.get(state);
@@ -200,9 +200,9 @@ export function createStateStore(options: StateStoreOptions): StateStore {
           // Enough journaled: fold everything so far, this batch's element included.
           let fold = j.fold;
           let restarted = false;
-          if (fold === undefined && j.events + events.length >= compactEvents) {
+          if (fold === undefined && j.events + events.length >= foldEvents) {
             const remaining = [...new Set([...j.entities, ...touched])];
-            fold = { length: elements, remaining, perEvent: remaining.length / compactEvents };
+            fold = { length: elements, remaining, perEvent: remaining.length / foldEvents };
             restarted = true;
           }
           let slice: string[] = [];

@@ -313,8 +313,8 @@ await stopAll();
 
 // ---- 3. GetOnlineFeatures latency -----------------------------------------------------------
 {
-  const store = startService("feature-store", { LOOPLINE_FEATURE_STORE_GRPC_PORT: "50951" });
-  const client = createClient(FeatureStore, "127.0.0.1:50951", { timeoutMs: 5000 });
+  const store = startService("feature-store", { LOOPLINE_FEATURE_STORE_GRPC_PORT: "19951" });
+  const client = createClient(FeatureStore, "127.0.0.1:19951", { timeoutMs: 5000 });
   for (let i = 0; i < 100; i++) {
     try {
       await client.getOnlineFeatures({ entityIds: ["card-1"], features: ["card_txn:txn_count_1h"] });
@@ -389,7 +389,7 @@ await stopAll();
     if (answer.columns.length !== refs.length || found !== refs.length * entityIds.length) throw new Error(`GetOnlineFeatures found ${found}/${refs.length * entityIds.length} values: the ingest phase should have stored them`);
   };
   const onePayloads = Array.from({ length: 1000 }, (_, i) => request([`card-${i}`]));
-  const raw = await bytesClient("127.0.0.1:50951", onePayloads);
+  const raw = await bytesClient("127.0.0.1:19951", onePayloads);
   const rawCall = raw.call;
   await checkAnswer(["card-1"]);
   // The stated load for the latency targets is an open-loop rate well inside what this 2-core machine

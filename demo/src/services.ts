@@ -7,11 +7,16 @@ import { serviceNodeFlags } from "@loopline/kit";
 /** The repository root (demo/src/ → ../../). */
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
-/** Where the demo's services listen: their own ports, so a `make up` stack can run beside it. */
+/**
+ * Where the demo's services listen: their own ports, so a `make up` stack can run beside it. All
+ * below Linux's ephemeral range (32768-60999): a port inside it can be taken for a moment as the
+ * local end of any outgoing connection on the machine, and then the service cannot listen (seen
+ * once in `make test`: inference on 51052, EADDRINUSE).
+ */
 export const PORTS = {
-  featureStore: 51051,
-  inference: 51052,
-  registry: 51053,
+  featureStore: 19051,
+  inference: 19052,
+  registry: 19053,
   admin: { "feature-ingest": 19401, "feature-store": 19402, inference: 19403, "model-registry": 19404, "drift-monitor": 19405, "retrain-trigger": 19406, "clickhouse-sink": 19407 },
 } as const;
 

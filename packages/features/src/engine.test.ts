@@ -284,4 +284,11 @@ describe("engine state", () => {
     assert.equal(engine.evictIdle(T0 + 10 * MIN), 1);
     assert.deepEqual([...engine.entityIds()], ["c2"]);
   });
+
+  it("evictIdle keeps the entities it is told to keep, idle or not", () => {
+    const engine = createFeatureEngine({ view });
+    run(engine, [ev("a", 0, 1, "FR"), { ...ev("b", 1, 1, "FR"), entityId: "c2" }, { ...ev("c", 30, 1, "FR"), entityId: "c3" }]);
+    assert.equal(engine.evictIdle(T0 + 10 * MIN, new Set(["c2"])), 1);
+    assert.deepEqual([...engine.entityIds()].sort(), ["c2", "c3"]);
+  });
 });

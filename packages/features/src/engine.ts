@@ -82,11 +82,11 @@ export interface FeatureEngine {
   /** Replaces the state of each entity in the snapshot; throws FeatureError(SNAPSHOT_VIEW_MISMATCH | INVALID_SNAPSHOT). */
   restore(snapshot: EngineSnapshot): void;
   /**
-   * Forgets entities whose watermark is before `before`, returning how many. An evicted entity's
-   * next event is treated as its first: safe when no event older than `before` + retention can
-   * still arrive for it.
+   * Forgets entities whose watermark is before `before`, except those in `keep`, returning how
+   * many. An evicted entity's next event is treated as its first: safe when no event older than
+   * `before` + retention can still arrive for it.
    */
-  evictIdle(before: number): number;
+  evictIdle(before: number, keep?: ReadonlySet<string>): number;
 }
 
 interface Entry {
@@ -446,10 +446,10 @@ export function createFeatureEngine(options: FeatureEngineOptions): FeatureEngin
       const restored = snapshot.entities.map((e) => [e.entityId, restoreEntity(e)] as const);
       for (const [id, state] of restored) states.set(id, state);
     },
-    evictIdle(cutoff) {
+    evictIdle(cutoff, keep) {
       let evicted = 0;
       for (const [id, state] of states) {
-        if (state.watermark < cutoff) {
+        if (state.watermark < cutoff && keep?.has(id) !== true) {
           states.delete(id);
           evicted++;
         }

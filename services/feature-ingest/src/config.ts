@@ -11,8 +11,7 @@ export const featureIngestConfigSchema = defineConfig({
   concurrency: { type: "int", env: "LOOPLINE_FEATURE_INGEST_CONCURRENCY", default: 3, min: 1, max: 64, doc: "partitions processed concurrently" },
   stateKeyPrefix: { type: "string", env: "LOOPLINE_FEATURE_INGEST_STATE_PREFIX", default: "", doc: "prefix of the Redis keys holding window state (isolation)" },
   sessionTimeoutMs: { type: "duration", env: "LOOPLINE_FEATURE_INGEST_SESSION_TIMEOUT", default: 30_000, doc: "Kafka group session timeout: how soon a crashed instance's partitions move" },
-  foldEvents: { type: "int", env: "LOOPLINE_FEATURE_INGEST_FOLD_EVENTS", default: 50_000, min: 1, doc: "journaled events per view and partition that start folding the journal into the window-state base" },
-  evictEveryMs: { type: "duration", env: "LOOPLINE_FEATURE_INGEST_EVICT_EVERY", default: 60_000, doc: "how often entities idle past every window are dropped from state" },
+  foldEvents: { type: "int", env: "LOOPLINE_FEATURE_INGEST_FOLD_EVENTS", default: 50_000, min: 1, doc: "journaled events per view and partition that start folding the journal into the window-state base (idle entities leave the state when a fold ends)" },
 });
 
 /** Typed feature-ingest config. */

@@ -78,13 +78,8 @@ export function createFeatureIngestService(config: FeatureIngestConfig, deps: Fe
 
   // Per-partition state, loaded lazily from Redis on the first batch after an assignment.
   const partitions = new Map<number, Promise<PartitionState>>();
-  // One chain per partition: batches and eviction of a partition never overlap.
-  const locks = new Map<number, Promise<unknown>>();
-  const withPartition = <T>(p: number, work: () => Promise<T>): Promise<T> => {
-    const run = (locks.get(p) ?? Promise.resolve()).then(work, work);
-    locks.set(p, run.catch(() => undefined));
-    return run;
-  };
+  // The kit hands a partition's batches over one at a time (the next once the one before is
+  // committed or abandoned), so a partition's state is never loaded or saved by two at once.
   const stateOf = (p: number): Promise<PartitionState> => {
     let s = partitions.get(p);
     if (s === undefined) {
@@ -98,32 +93,6 @@ export function createFeatureIngestService(config: FeatureIngestConfig, deps: Fe
   let producer: KafkaProducer | undefined;
   let consumer: BatchConsumer | undefined;
   let admin: AdminServer | undefined;
-  let evictTimer: NodeJS.Timeout | undefined;
-
-  const evict = async () => {
-    for (const [p, pending] of partitions) {
-      await withPartition(p, async () => {
-        const state = await pending;
-        const evicted = new Map<string, string[]>();
-        for (const view of views) {
-          const engine = state.engines.get(view.name);
-          if (engine === undefined) continue;
-          // Event time, not wall clock: replaying history must not evict what it just built.
-          let newest = Number.NEGATIVE_INFINITY;
-          for (const id of engine.entityIds()) newest = Math.max(newest, engine.watermark(id) ?? newest);
-          const before = newest - view.retentionMs - view.allowedLatenessMs;
-          const ids = [...engine.entityIds()].filter((id) => (engine.watermark(id) ?? Infinity) < before);
-          if (ids.length === 0) continue;
-          engine.evictIdle(before);
-          evicted.set(view.name, ids);
-        }
-        if (evicted.size > 0) {
-          await stateStore.compact(state, evicted);
-          logger.info("idle entities evicted", { partition: p, evicted: Object.fromEntries([...evicted].map(([v, ids]) => [v, ids.length])) });
-        }
-      });
-    }
-  };
 
   return {
     get adminPort() {
@@ -156,60 +125,54 @@ export function createFeatureIngestService(config: FeatureIngestConfig, deps: Fe
           // Partitions may have moved: reload from Redis on the next batch rather than trust memory.
           partitions.clear();
         },
-        handler: (batch, context) =>
-          withPartition(batch.partition, async () => {
-            const started = performance.now();
-            const state = await stateOf(batch.partition);
-            // Updates are encoded as they are made (one timestamp for the batch), see processBatch.
-            const producedAt = Date.now();
-            const records: OutgoingRecord[] = [];
-            const outcome = processBatch(batch.records, state, views, validator, (u) => records.push(updateRecord(u, producedAt)));
-            const processed = performance.now();
-            let sent = processed;
-            try {
-              // Durable before the state is saved, saved before the offsets are committed (by the kit).
-              await out.send(featuresTopic, records);
-              if (outcome.dead.length > 0) await publishDeadLetters(out, "feature-ingest", outcome.dead);
-              sent = performance.now();
-              // A partition revoked meanwhile (rebalance) or a stop: its next owner reads this batch
-              // again from the last commit, so it must not find the batch's events journaled by us.
-              // Its updates are out already; the same ones come again and the store ignores them.
-              if (!context.isRunning()) {
-                partitions.delete(batch.partition);
-                return;
-              }
-              await stateStore.save(state, outcome.accepted);
-            } catch (err) {
-              // The engines already hold this batch, but nothing past the last checkpoint is durable.
-              // The kit retries the batch in place: it must start from the checkpoint, or every event
-              // of the batch would look like a redelivery and its updates would never be published.
+        handler: async (batch, context) => {
+          const started = performance.now();
+          const state = await stateOf(batch.partition);
+          // Updates are encoded as they are made (one timestamp for the batch), see processBatch.
+          const producedAt = Date.now();
+          const records: OutgoingRecord[] = [];
+          const outcome = processBatch(batch.records, state, views, validator, (u) => records.push(updateRecord(u, producedAt)));
+          const processed = performance.now();
+          let sent = processed;
+          try {
+            // Durable before the state is saved, saved before the offsets are committed (by the kit).
+            await out.send(featuresTopic, records);
+            if (outcome.dead.length > 0) await publishDeadLetters(out, "feature-ingest", outcome.dead);
+            sent = performance.now();
+            // A partition revoked meanwhile (rebalance) or a stop: its next owner reads this batch
+            // again from the last commit, so it must not find the batch's events journaled by us.
+            // Its updates are out already; the same ones come again and the store ignores them.
+            if (!context.isRunning()) {
               partitions.delete(batch.partition);
-              throw err;
+              return;
             }
-            published.inc(records.length);
-            events.inc({ outcome: "accepted", reason: "" }, outcome.acceptedCount);
-            if (outcome.duplicates > 0) events.inc({ outcome: "duplicate", reason: "" }, outcome.duplicates);
-            for (const [reason, n] of outcome.rejected) events.inc({ outcome: "rejected", reason }, n);
-            if (outcome.dead.length > 0) logger.warn("events dead-lettered", { partition: batch.partition, count: outcome.dead.length, first: outcome.dead[0]?.reason });
-            for (const [name, engine] of state.engines) entities.set({ view: name }, engine.entityCount);
-            const done = performance.now();
-            batchSeconds.observe((done - started) / 1000);
-            if (done - started > SLOW_BATCH_MS) {
-              const ms = (a: number, b: number) => Math.round(b - a);
-              logger.debug("slow batch", { partition: batch.partition, records: batch.records.length, processMs: ms(started, processed), publishMs: ms(processed, sent), checkpointMs: ms(sent, done) });
-            }
-          }),
+            await stateStore.save(state, outcome.accepted);
+          } catch (err) {
+            // The engines already hold this batch, but nothing past the last checkpoint is durable.
+            // The kit retries the batch in place: it must start from the checkpoint, or every event
+            // of the batch would look like a redelivery and its updates would never be published.
+            partitions.delete(batch.partition);
+            throw err;
+          }
+          published.inc(records.length);
+          events.inc({ outcome: "accepted", reason: "" }, outcome.acceptedCount);
+          if (outcome.duplicates > 0) events.inc({ outcome: "duplicate", reason: "" }, outcome.duplicates);
+          for (const [reason, n] of outcome.rejected) events.inc({ outcome: "rejected", reason }, n);
+          if (outcome.dead.length > 0) logger.warn("events dead-lettered", { partition: batch.partition, count: outcome.dead.length, first: outcome.dead[0]?.reason });
+          for (const [name, engine] of state.engines) entities.set({ view: name }, engine.entityCount);
+          const done = performance.now();
+          batchSeconds.observe((done - started) / 1000);
+          if (done - started > SLOW_BATCH_MS) {
+            const ms = (a: number, b: number) => Math.round(b - a);
+            logger.debug("slow batch", { partition: batch.partition, records: batch.records.length, processMs: ms(started, processed), publishMs: ms(processed, sent), checkpointMs: ms(sent, done) });
+          }
+        },
       });
       await consumer.start();
-      evictTimer = setInterval(() => {
-        evict().catch((err: unknown) => logger.warn("eviction failed; will retry", { err }));
-      }, config.evictEveryMs);
-      evictTimer.unref();
       logger.info("feature-ingest started", { topic: eventsTopic, output: featuresTopic, views: views.map((v) => v.name), adminPort: admin.port });
     },
     close: async () => {
       admin?.setDraining();
-      clearInterval(evictTimer);
       await consumer?.close();
       await producer?.close();
       await kafka.close();

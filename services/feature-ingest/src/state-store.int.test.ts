@@ -37,7 +37,7 @@ async function isolatedRedis(t: TestContext) {
 const snapshotOf = (state: PartitionState) =>
   Object.fromEntries([...state.engines].map(([name, engine]) => [name, [...engine.snapshot().entities].sort((a, b) => (a.entityId < b.entityId ? -1 : 1))]));
 
-test("window state saved as journal and folded base loads back exactly, evictions included", async (t) => {
+test("window state saved as journal and folded base loads back exactly", async (t) => {
   const redis = await isolatedRedis(t);
   // A fold every 25 journaled events: the 7 batches below fold several times and end with a journal tail.
   const store = createStateStore({ redis, logger: silentLogger, foldEvents: 25 });
@@ -61,17 +61,38 @@ test("window state saved as journal and folded base loads back exactly, eviction
   assert.deepEqual(processBatch(next, reloaded, views, validator).updates, liveNext.updates);
   await store.save(live, liveNext.accepted);
 
-  // Eviction compacts: the evicted entity is gone from the base, the journal is empty.
+});
+
+/** Transactions of `cards` cards (c0, c1, ...), `perCard` each, `minutes` apart, from `start`. */
+function cardsAt(cards: number, perCard: number, start: number, idPrefix: string): ConsumedRecord[] {
+  const out: ConsumedRecord[] = [];
+  for (let k = 0; k < perCard; k++) {
+    for (let c = 0; c < cards; c++) {
+      const id = `${idPrefix}-${c}-${k}`;
+      const value = JSON.stringify({ event_id: id, entity: "card", entity_id: `c${c}`, event_time: start + k * 60_000 + c, type: "transaction", fields: { amount: 10 + c, merchant_category: "5411", country: "FR", channel: "pos" } });
+      out.push({ topic: "t", partition: 0, offset: "0", key: Buffer.from(`c${c}`), value: Buffer.from(value), headers: {}, timestamp: NOW });
+    }
+  }
+  return out;
+}
+
+test("entities idle past every window and the lateness leave the state when a fold ends, in memory and in Redis alike", async (t) => {
+  const redis = await isolatedRedis(t);
+  const store = createStateStore({ redis, logger: silentLogger, foldEvents: 20 });
+  const live = await store.load(0, views);
   const engine = live.engines.get("card_txn");
-  const victim = [...(engine?.entityIds() ?? [])][0] as string;
-  const before = (engine?.watermark(victim) ?? 0) + 1;
-  const evicted = [...(engine?.entityIds() ?? [])].filter((id) => (engine?.watermark(id) ?? Infinity) < before);
-  engine?.evictIdle(before);
-  await store.compact(live, new Map([["card_txn", evicted]]));
-  assert.equal(await redis.llen("fij:card_txn:0"), 0);
-  const afterEviction = await store.load(0, views);
-  assert.equal(afterEviction.engines.get("card_txn")?.watermark(victim), undefined);
-  assert.deepEqual(snapshotOf(afterEviction), snapshotOf(live));
+  const DAY = 86_400_000;
+  // Ten cards nine days ago, then only c0..c3, now: c4..c9 are idle past card_txn's 7 d window and
+  // 5 min lateness once the new events arrive (the reference: which cards the stream left idle).
+  const old = cardsAt(10, 3, NOW - 9 * DAY, "old");
+  const recent = cardsAt(4, 12, NOW - 3_600_000, "new");
+  const batches = [old.slice(0, 15), old.slice(15), ...Array.from({ length: 6 }, (_, b) => recent.slice(b * 8, b * 8 + 8))];
+  for (const [b, batch] of batches.entries()) {
+    await store.save(live, processBatch(batch, live, views, validator).accepted);
+    assert.deepEqual(snapshotOf(await store.load(0, views)), snapshotOf(live), `after batch ${b}`);
+  }
+  assert.deepEqual([...(engine?.entityIds() ?? [])].sort(), ["c0", "c1", "c2", "c3"], "the idle cards were evicted");
+  assert.deepEqual((await redis.hkeys("fi:card_txn:0")).filter((k) => k !== "__fingerprint").sort(), ["c0", "c1", "c2", "c3"]);
 });
 
 test("a fold writes the base a slice per batch and trims the journal once done; a load at any batch is the stream's state", async (t) => {

@@ -1,4 +1,4 @@
-import type { EntitySnapshot, Event, FeatureView } from "@loopline/features";
+import type { EntitySnapshot, Event, FeatureEngine, FeatureView } from "@loopline/features";
 import { UnavailableError, describeError, type Logger, type RedisClient } from "@loopline/kit";
 import { emptyPartitionState, type PartitionState } from "./processor.js";
 
@@ -19,6 +19,10 @@ import { emptyPartitionState, type PartitionState } from "./processor.js";
  * A snapshot written during a fold is newer than the journal elements before it: replaying those
  * elements over it, their events come back as DUPLICATE (or TOO_LATE once pruned) and change nothing,
  * so a load in the middle of a fold gives the same state as the stream's.
+ * The batch that ends a fold also evicts the entities idle past every window and the lateness whose
+ * events all lay in the folded elements (none in the journal left): their fields are deleted from
+ * the base in the same MULTI, so memory stays bounded and a load cannot bring them back. (Eviction
+ * used to run on a timer and write every touched entity's snapshot at once to empty the journal.)
  *
  * Why Redis: the state must outlive the process and follow a partition to whichever instance owns it
  * next, and the stack already runs Redis. Why per partition: Kafka assigns partitions, and entities
@@ -47,10 +51,11 @@ export interface StateStoreOptions {
 export interface StateStore {
   /** Rebuilds a partition's engines from Redis (empty when nothing is stored or the view changed). */
   load(partition: number, views: readonly FeatureView[]): Promise<PartitionState>;
-  /** Journals the events each view accepted in a batch (and a slice of a fold once the journal is long). */
+  /**
+   * Journals the events each view accepted in a batch, with a slice of a fold once the journal is
+   * long; the batch that ends a fold also evicts the view's idle entities (see the header).
+   */
   save(state: PartitionState, accepted: ReadonlyMap<string, readonly Event[]>): Promise<void>;
-  /** Writes the base of every view now and empties the journals, deleting the evicted entities' state. */
-  compact(state: PartitionState, evicted?: ReadonlyMap<string, readonly string[]>): Promise<void>;
 }
 
 const baseKey = (view: string, partition: number) => `fi:${view}:${partition}`;
@@ -69,6 +74,19 @@ interface Journal {
   elements: number;
   /** A fold in progress: once `remaining` are snapshotted, the first `length` elements are dropped. */
   fold?: { length: number; remaining: string[]; perEvent: number };
+}
+
+/**
+ * The entities idle past every window and the lateness (by event time, not wall clock: replaying
+ * history must not evict what it just built), except those in `keep`; `before` is the cutoff.
+ */
+function idleEntities(engine: FeatureEngine, keep: ReadonlySet<string>): { before: number; ids: string[] } {
+  let newest = Number.NEGATIVE_INFINITY;
+  for (const id of engine.entityIds()) newest = Math.max(newest, engine.watermark(id) ?? newest);
+  const before = newest - engine.view.retentionMs - engine.view.allowedLatenessMs;
+  const ids: string[] = [];
+  for (const id of engine.entityIds()) if ((engine.watermark(id) ?? Infinity) < before && !keep.has(id)) ids.push(id);
+  return { before, ids };
 }
 
 /** Creates the Redis-backed state store. */
@@ -96,38 +114,6 @@ export function createStateStore(options: StateStoreOptions): StateStore {
     const failed = results.find(([err]) => err !== null);
     if (failed !== undefined) throw failed[0] as Error;
     return results.map(([, reply]) => reply);
-  };
-
-  // Writes the given views' bases (their journaled entities, minus evicted ones) and empties their journals.
-  const compactViews = async (state: PartitionState, viewNames: Iterable<string>, evicted?: ReadonlyMap<string, readonly string[]>) => {
-    const started = performance.now();
-    const multi = redis.multi();
-    const done: Journal[] = [];
-    for (const viewName of viewNames) {
-      const engine = state.engines.get(viewName);
-      if (engine === undefined) continue;
-      const j = journalOf(state, viewName);
-      const fields = new Map<string, string>([[FINGERPRINT, engine.view.fingerprint]]);
-      for (const id of [...(j.fold?.remaining ?? []), ...j.entities]) {
-        const json = engine.snapshotJson(id);
-        if (json !== undefined) fields.set(id, json);
-      }
-      multi.hset(baseKey(viewName, state.partition), fields);
-      const gone = evicted?.get(viewName) ?? [];
-      if (gone.length > 0) multi.hdel(baseKey(viewName, state.partition), ...gone);
-      multi.del(journalKey(viewName, state.partition));
-      done.push(j);
-    }
-    if (done.length === 0) return;
-    const built = performance.now();
-    await exec(multi);
-    logger.debug("window state compacted", { partition: state.partition, entities: done.reduce((n, j) => n + j.entities.size + (j.fold?.remaining.length ?? 0), 0), buildMs: Math.round(built - started), writeMs: Math.round(performance.now() - built) });
-    for (const j of done) {
-      j.events = 0;
-      j.entities.clear();
-      j.elements = 0;
-      delete j.fold;
-    }
   };
 
   return {
@@ -206,6 +192,8 @@ export function createStateStore(options: StateStoreOptions): StateStore {
             restarted = true;
           }
           let slice: string[] = [];
+          let tail: Set<string> | undefined;
+          let eviction: { before: number; ids: string[] } | undefined;
           if (fold !== undefined) {
             slice = fold.remaining.slice(-Math.max(1, Math.ceil(fold.perEvent * events.length)));
             const fields = new Map<string, string>();
@@ -214,7 +202,14 @@ export function createStateStore(options: StateStoreOptions): StateStore {
               if (json !== undefined) fields.set(id, json);
             }
             if (fields.size > 0) multi.hset(base, fields);
-            if (slice.length === fold.remaining.length) multi.ltrim(list, fold.length, -1);
+            if (slice.length === fold.remaining.length) {
+              multi.ltrim(list, fold.length, -1);
+              // The journal left after the trim holds only events of `tail`: any other idle entity can
+              // leave the state here, and no load can bring it back.
+              tail = restarted ? new Set() : new Set([...j.entities, ...touched]);
+              eviction = idleEntities(engine, tail);
+              for (let k = 0; k < eviction.ids.length; k += 10_000) multi.hdel(base, ...eviction.ids.slice(k, k + 10_000));
+            }
           }
           const started = fold;
           after.push(() => {
@@ -234,12 +229,15 @@ export function createStateStore(options: StateStoreOptions): StateStore {
                 delete j.fold;
               }
             }
+            if (eviction !== undefined && eviction.ids.length > 0) {
+              engine.evictIdle(eviction.before, tail);
+              logger.info("idle entities evicted", { view: viewName, partition: state.partition, evicted: eviction.ids.length });
+            }
           });
         }
         if (after.length === 0) return;
         await exec(multi);
         for (const record of after) record();
       }),
-    compact: (state, evicted) => wrap("compacting window state", () => compactViews(state, state.engines.keys(), evicted)),
   };
 }

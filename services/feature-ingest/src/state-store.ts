@@ -218,6 +218,7 @@ export function createStateStore(options: StateStoreOptions): StateStore {
               j.events = 0;
               j.entities = new Set();
               j.fold = started;
+              logger.debug("journal fold started", { view: viewName, partition: state.partition, entities: started.remaining.length, elements: started.length });
             } else {
               j.events += events.length;
               for (const id of touched) j.entities.add(id);
@@ -227,6 +228,7 @@ export function createStateStore(options: StateStoreOptions): StateStore {
               if (started.remaining.length === 0) {
                 j.elements -= started.length;
                 delete j.fold;
+                logger.debug("journal fold finished", { view: viewName, partition: state.partition, dropped: started.length, left: j.elements });
               }
             }
             if (eviction !== undefined && eviction.ids.length > 0) {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { test, type TestContext } from "node:test";
 import { isolateStack, type IsolatedStack } from "@loopline/testkit";
 import { DLQ_HEADERS, publishDeadLetters, type ConsumedRecord } from "./kafka.js";
 import { dlqTopic } from "./topics.js";
@@ -12,6 +12,16 @@ async function collect(count: number, timeoutMs: number, arrived: ConsumedRecord
     if (Date.now() > deadline) throw new Error(`timed out: ${arrived.length}/${count} records`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** An isolated stack with a fresh topic of `partitions` partitions and a producer closed after the test. */
+async function topicWithProducer(t: TestContext, name: string, partitions: number) {
+  const s = await isolateStack(t);
+  const topic = `${s.topicPrefix}${name}`;
+  await s.kafka.ensureTopics([{ topic, partitions }]);
+  const producer = await s.kafka.createProducer();
+  t.after(() => producer.close());
+  return { s, topic, producer };
 }
 
 /** The group's committed offsets once partition 0's reaches `offset`, or as they are after 10 s. */
@@ -55,11 +65,7 @@ test("produce and consume keyed records with headers, in order per partition", a
 test("a send far larger than the broker's message.max.bytes arrives whole and in order", async (t) => {
   // kafkajs never splits a send: before the kit did, a backlog batch of a few MB came back as
   // MESSAGE_TOO_LARGE. 4,000 records of 1 KB on one partition is ~4 MB against the default 1 MB.
-  const s = await isolateStack(t);
-  const topic = `${s.topicPrefix}large`;
-  await s.kafka.ensureTopics([{ topic, partitions: 1 }]);
-  const producer = await s.kafka.createProducer();
-  t.after(() => producer.close());
+  const { s, topic, producer } = await topicWithProducer(t, "large", 1);
   const pad = "x".repeat(1000);
   await producer.send(topic, Array.from({ length: 4000 }, (_, i) => ({ key: "one", value: `${i}:${pad}` })));
   const ends = await s.kafka.topicEndOffsets(topic);
@@ -86,11 +92,7 @@ test("keys land on the partitions Kafka's Java client would choose (murmur2)", a
     ["lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8", -58897971],
     ["abc", 479470107],
   ];
-  const s = await isolateStack(t);
-  const topic = `${s.topicPrefix}murmur`;
-  await s.kafka.ensureTopics([{ topic, partitions: 7 }]);
-  const producer = await s.kafka.createProducer();
-  t.after(() => producer.close());
+  const { s, topic, producer } = await topicWithProducer(t, "murmur", 7);
   await producer.send(topic, java.map(([key]) => ({ key, value: key })));
   const got: ConsumedRecord[] = [];
   const consumer = s.kafka.createConsumer({ groupId: `${s.topicPrefix}g`, topics: [topic], handler: async (b) => void got.push(...b.records) });
@@ -103,12 +105,8 @@ test("keys land on the partitions Kafka's Java client would choose (murmur2)", a
 });
 
 test("a handler that throws before commit gets the batch again after a restart", async (t) => {
-  const s = await isolateStack(t);
-  const topic = `${s.topicPrefix}redeliver`;
+  const { s, topic, producer } = await topicWithProducer(t, "redeliver", 1);
   const groupId = `${s.topicPrefix}g`;
-  await s.kafka.ensureTopics([{ topic, partitions: 1 }]);
-  const producer = await s.kafka.createProducer();
-  t.after(() => producer.close());
   await producer.send(topic, [{ value: "a" }, { value: "b" }, { value: "c" }]);
 
   // First consumer: sees the records, fails every attempt, never commits; then it is stopped.
@@ -140,11 +138,7 @@ test("a handler that throws before commit gets the batch again after a restart",
 });
 
 test("a batch that fails once is retried in place and nothing is skipped", async (t) => {
-  const s = await isolateStack(t);
-  const topic = `${s.topicPrefix}retry`;
-  await s.kafka.ensureTopics([{ topic, partitions: 1 }]);
-  const producer = await s.kafka.createProducer();
-  t.after(() => producer.close());
+  const { s, topic, producer } = await topicWithProducer(t, "retry", 1);
   await producer.send(topic, ["1", "2", "3", "4"].map((value) => ({ value })));
   const done: string[] = [];
   let failures = 0;
@@ -207,12 +201,8 @@ test("a dead letter keeps the original key, bytes and headers and carries the re
 });
 
 test("pipelined: one batch per partition in the handler, in offset order, each committed before the next starts", async (t) => {
-  const s = await isolateStack(t);
-  const topic = `${s.topicPrefix}pipelined`;
+  const { s, topic, producer } = await topicWithProducer(t, "pipelined", 1);
   const groupId = `${s.topicPrefix}g`;
-  await s.kafka.ensureTopics([{ topic, partitions: 1 }]);
-  const producer = await s.kafka.createProducer();
-  t.after(() => producer.close());
   // Eight sends, eight record batches; a small fetch size hands them over a few at a time.
   for (let send = 0; send < 8; send++) await producer.send(topic, Array.from({ length: 5 }, (_, i) => ({ key: "k", value: `${send * 5 + i}`.padStart(100, "0") })));
 

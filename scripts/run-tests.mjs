@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import { globSync } from "node:fs";
 
 const [kind = "all", ...rest] = process.argv.slice(2);
-const roots = ["packages", "services", "test", "demo"];
+const roots = ["packages", "services", "test", "demo", "bench"];
 const all = roots.flatMap((r) => globSync(`${r}/**/*.test.ts`, { exclude: (p) => p.includes("node_modules") }));
 const isInt = (f) => f.endsWith(".int.test.ts");
 const files = all.filter((f) => (kind === "unit" ? !isInt(f) : kind === "integration" ? isInt(f) : true)).sort();

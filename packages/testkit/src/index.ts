@@ -8,3 +8,4 @@ export { startPrivateClickHouse } from "./private-clickhouse.js";
 export type { PrivateClickHouse } from "./private-clickhouse.js";
 export { eventually } from "./eventually.js";
 export type { EventuallyOptions } from "./eventually.js";
+export { freePort } from "./ports.js";

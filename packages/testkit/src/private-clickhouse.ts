@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "./ports.js";
 
 /**
  * A clickhouse-server of the test's own (Debian's binary, installed by infra/local) on free ports with
@@ -21,18 +21,6 @@ export interface PrivateClickHouse {
   close(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr !== null ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 async function pinged(url: string): Promise<boolean> {
   try {
     const res = await fetch(`${url}/ping`, { signal: AbortSignal.timeout(1000) });
@@ -41,6 +29,16 @@ async function pinged(url: string): Promise<boolean> {
     return false;
   }
 }
+
+/** The last lines of the server's error log, for a start that failed. */
+async function errorLogTail(dir: string): Promise<string> {
+  const text = await readFile(join(dir, "server.err.log"), "utf8").catch(() => "");
+  const lines = text.trimEnd().split("\n").slice(-5).join("\n");
+  return lines === "" ? "(its error log is empty)" : lines;
+}
+
+/** How long a start may take: a cold start on a loaded 2-core machine takes several seconds. */
+const START_TIMEOUT_MS = 90_000;
 
 function serverBinary(): string {
   return existsSync("/usr/sbin/clickhouse-server") ? "/usr/sbin/clickhouse-server" : "clickhouse-server";
@@ -90,11 +88,20 @@ export async function startPrivateClickHouse(t?: { after(fn: () => Promise<void>
 
   const start = async () => {
     // Relative paths in its config resolve against the working directory: run it from its folder.
-    child = spawn(serverBinary(), [`--config-file=${join(dir, "config.xml")}`], { cwd: dir, stdio: "ignore" });
-    child.once("error", () => undefined);
-    const deadline = Date.now() + 30_000;
+    const c = spawn(serverBinary(), [`--config-file=${join(dir, "config.xml")}`], { cwd: dir, stdio: "ignore" });
+    child = c;
+    let exit: string | undefined;
+    c.once("error", (err) => (exit = err.message));
+    c.once("exit", (code, signal) => (exit ??= `exited with ${signal ?? `code ${code}`}`));
+    const deadline = Date.now() + START_TIMEOUT_MS;
     while (!(await pinged(url))) {
-      if (Date.now() > deadline) throw new Error(`private clickhouse-server on ${httpPort} did not start within 30 s (see ${dir}/server.err.log)`);
+      if (exit !== undefined) {
+        child = undefined;
+        throw new Error(`private clickhouse-server on ${httpPort} ${exit} before answering /ping; ${dir}/server.err.log ends:\n${await errorLogTail(dir)}`);
+      }
+      if (Date.now() > deadline) {
+        throw new Error(`private clickhouse-server on ${httpPort} did not answer /ping within ${START_TIMEOUT_MS / 1000} s; ${dir}/server.err.log ends:\n${await errorLogTail(dir)}`);
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
   };

@@ -1,13 +1,12 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { applyMigrations, createClickHouse, type OutgoingRecord } from "@loopline/kit";
 import { toFeatureValue } from "@loopline/proto";
 import { PredictionRecordSchema, Route } from "@loopline/proto/gen/loopline/v1/predictions_pb.js";
-import { isolateStack, MIGRATIONS_DIR, startPrivateClickHouse, type IsolatedStack } from "@loopline/testkit";
+import { freePort, isolateStack, MIGRATIONS_DIR, startPrivateClickHouse, type IsolatedStack } from "@loopline/testkit";
 import { count, sinkEnv, waitForCommitted } from "./test-helpers.js";
 
 // Integration: the sink as a real process, killed mid-batch, and running through a ClickHouse outage.
@@ -123,16 +122,6 @@ test("SIGKILL between an INSERT and its commit, then a restart: every record onc
   child.kill("SIGTERM");
   await exited(child);
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      srv.close(() => resolve(typeof addr === "object" && addr !== null ? addr.port : 0));
-    });
-  });
-}
 
 test("ClickHouse killed and restarted mid-stream: the sink waits, never crashes, loses nothing", async (t) => {
   const s = await isolateStack(t);

@@ -20,6 +20,7 @@ import { createClient } from "@loopline/proto";
 import { FeatureStore, GetOnlineFeaturesRequestSchema, GetOnlineFeaturesResponseSchema } from "@loopline/proto/gen/loopline/v1/features_pb.js";
 import { FeatureStatus } from "@loopline/proto/gen/loopline/v1/values_pb.js";
 import { isolateStack } from "@loopline/testkit";
+import { scrapeHistogram } from "./histogram.js";
 import { openLoopLatencies, quantileOf } from "./open-loop.js";
 
 const EVENTS = Number(process.env["BENCH_FEATURE_EVENTS"] ?? 200_000);
@@ -239,16 +240,7 @@ if (process.env["BENCH_ONLY_THROUGHPUT"] === "1") {
 
 // ---- 2. freshness at 5,000 events/s --------------------------------------------------------
 /** A histogram of the store's /metrics (cumulative count per upper bound), optionally one label set's. */
-async function storeHistogram(metric: string, labels = ""): Promise<Map<number, number>> {
-  const text = await (await fetch("http://127.0.0.1:19402/metrics")).text();
-  const m = new Map<number, number>();
-  for (const line of text.split("\n")) {
-    if (!line.startsWith(`${metric}_bucket{`) || !line.includes(labels)) continue;
-    const hit = /le="([^"]+)".*\} (\d+)/.exec(line);
-    if (hit) m.set(hit[1] === "+Inf" ? Infinity : Number(hit[1]), Number(hit[2]));
-  }
-  return m;
-}
+const storeHistogram = (metric: string, labels = "") => scrapeHistogram("http://127.0.0.1:19402/metrics", metric, labels);
 const freshnessBuckets = () => storeHistogram("loopline_feature_store_freshness_seconds");
 function quantile(before: Map<number, number>, after: Map<number, number>, q: number): number {
   const bounds = [...after.keys()].sort((a, b) => a - b);

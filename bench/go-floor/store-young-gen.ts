@@ -15,13 +15,14 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { serviceNodeFlags } from "@loopline/kit";
 import { createClient } from "@loopline/proto";
 import { FeatureStore, GetOnlineFeaturesRequestSchema } from "@loopline/proto/gen/loopline/v1/features_pb.js";
-import { isolateStack } from "@loopline/testkit";
+import { freePort, isolateStack } from "@loopline/testkit";
+import { scrapeHistogram } from "../histogram.js";
 
 const [rounds = 2, rate = 500, seconds = 30] = process.argv.slice(2).map(Number);
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const here = fileURLToPath(new URL(".", import.meta.url));
-const GRPC_PORT = 19971;
-const ADMIN_PORT = 19472;
+const GRPC_PORT = await freePort();
+const ADMIN_PORT = await freePort();
 const CARDS = 1000;
 const NAMES = ["txn_count_10m", "txn_count_1h", "txn_count_24h", "amount_sum_1h", "amount_sum_24h", "amount_mean_7d", "amount_max_24h", "ecom_count_1h", "countries_24h", "last_amount"];
 
@@ -98,10 +99,9 @@ const scavenges = (gcLog: string[]) => {
 };
 // Share of the store's own GetOnlineFeatures timings (its histogram) under 1, 2.5 and 5 ms.
 const histogram = async () => {
-  const text = await (await fetch(`http://127.0.0.1:${ADMIN_PORT}/metrics`)).text();
-  const bucket = (le: string) => Number(new RegExp(`loopline_feature_store_grpc_seconds_bucket\\{le="${le.replace("+", "\\+")}"[^}]*method="GetOnlineFeatures",code="OK"\\} (\\d+)`).exec(text)?.[1]);
-  const all = bucket("+Inf");
-  return ["0.001", "0.0025", "0.005"].map((le) => `${(Number(le) * 1000).toString()} ms ${((100 * bucket(le)) / all).toFixed(1)} %`).join(", ");
+  const buckets = await scrapeHistogram(`http://127.0.0.1:${ADMIN_PORT}/metrics`, "loopline_feature_store_grpc_seconds", 'method="GetOnlineFeatures",code="OK"');
+  const all = buckets.get(Infinity) ?? Number.NaN;
+  return [0.001, 0.0025, 0.005].map((le) => `${le * 1000} ms ${((100 * (buckets.get(le) ?? Number.NaN)) / all).toFixed(1)} %`).join(", ");
 };
 
 try {

@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./ports.js";
+import { spawnUntilReady, type RunningServer } from "./server-process.js";
 
 /**
  * A clickhouse-server of the test's own (Debian's binary, installed by infra/local) on free ports with
@@ -84,35 +84,24 @@ export async function startPrivateClickHouse(t?: { after(fn: () => Promise<void>
   await writeFile(join(dir, "config.xml"), configXml(dir, httpPort, tcpPort));
   await writeFile(join(dir, "users.xml"), USERS_XML);
   const url = `http://127.0.0.1:${httpPort}`;
-  let child: ChildProcess | undefined;
+  let server: RunningServer | undefined;
 
   const start = async () => {
-    // Relative paths in its config resolve against the working directory: run it from its folder.
-    const c = spawn(serverBinary(), [`--config-file=${join(dir, "config.xml")}`], { cwd: dir, stdio: "ignore" });
-    child = c;
-    let exit: string | undefined;
-    c.once("error", (err) => (exit = err.message));
-    c.once("exit", (code, signal) => (exit ??= `exited with ${signal ?? `code ${code}`}`));
-    const deadline = Date.now() + START_TIMEOUT_MS;
-    while (!(await pinged(url))) {
-      if (exit !== undefined) {
-        child = undefined;
-        throw new Error(`private clickhouse-server on ${httpPort} ${exit} before answering /ping; ${dir}/server.err.log ends:\n${await errorLogTail(dir)}`);
-      }
-      if (Date.now() > deadline) {
-        throw new Error(`private clickhouse-server on ${httpPort} did not answer /ping within ${START_TIMEOUT_MS / 1000} s; ${dir}/server.err.log ends:\n${await errorLogTail(dir)}`);
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    server = await spawnUntilReady({
+      name: `private clickhouse-server on ${httpPort}`,
+      command: serverBinary(),
+      args: [`--config-file=${join(dir, "config.xml")}`],
+      // Relative paths in its config resolve against the working directory: run it from its folder.
+      cwd: dir,
+      ready: () => pinged(url),
+      timeoutMs: START_TIMEOUT_MS,
+      diagnose: async () => `${dir}/server.err.log ends:\n${await errorLogTail(dir)}`,
+    });
   };
   const kill = async () => {
-    const c = child;
-    child = undefined;
-    if (c === undefined) return;
-    const exited = c.exitCode !== null ? Promise.resolve() : new Promise((r) => c.once("exit", r));
-    c.kill("SIGKILL");
-    await exited;
-    while (await pinged(url)) await new Promise((r) => setTimeout(r, 50));
+    const s = server;
+    server = undefined;
+    await s?.kill();
   };
   await start();
   const handle: PrivateClickHouse = {

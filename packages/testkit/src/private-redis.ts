@@ -1,15 +1,16 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./ports.js";
+import { spawnUntilReady, type RunningServer } from "./server-process.js";
 
 /** A redis-server of the test's own (Debian's binary, installed by infra/local), to stop and restart at will. */
 export interface PrivateRedis {
   /** redis://127.0.0.1:<port> */
   url: string;
   port: number;
-  /** Kills the server (SIGKILL: an outage, not a clean stop). */
+  /** Kills the server (SIGKILL: an outage, not a clean stop) and waits until it no longer answers. */
   kill(): Promise<void>;
   /** Starts it again on the same port; data written before the kill is gone unless it was saved. */
   start(): Promise<void>;
@@ -17,35 +18,43 @@ export interface PrivateRedis {
   close(): Promise<void>;
 }
 
-async function waitForPort(port: number, up: boolean, timeoutMs: number): Promise<void> {
-  const { connect } = await import("node:net");
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const open = await new Promise<boolean>((resolve) => {
-      const s = connect(port, "127.0.0.1");
-      s.once("connect", () => (s.destroy(), resolve(true)));
-      s.once("error", () => resolve(false));
+const START_TIMEOUT_MS = 10_000;
+
+/** True when a server on the port answers PING with PONG (a loading server answers -LOADING). */
+function pong(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, "127.0.0.1");
+    let reply = "";
+    const done = (ok: boolean) => (s.destroy(), resolve(ok));
+    s.setTimeout(1000, () => done(false));
+    s.once("connect", () => s.write("PING\r\n"));
+    s.on("data", (d) => {
+      reply += d.toString("latin1");
+      if (reply.includes("\r\n")) done(reply.startsWith("+PONG"));
     });
-    if (open === up) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`redis on ${port} did not ${up ? "start" : "stop"} within ${timeoutMs}ms`);
+    s.once("error", () => done(false));
+    s.once("end", () => done(false));
+  });
 }
 
-/** Starts a private redis-server on a free port; register `close` with t.after. */
+/** Starts a private redis-server on a free port; register `close` with t.after (done when `t` is given). */
 export async function startPrivateRedis(t?: { after(fn: () => Promise<void>): void }): Promise<PrivateRedis> {
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), "loopline-redis-"));
-  let child: ChildProcess | undefined;
+  let server: RunningServer | undefined;
   const start = async () => {
-    child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no"], { stdio: "ignore" });
-    child.once("error", () => undefined);
-    await waitForPort(port, true, 10_000);
+    server = await spawnUntilReady({
+      name: `private redis-server on ${port}`,
+      command: "redis-server",
+      args: ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no"],
+      ready: () => pong(port),
+      timeoutMs: START_TIMEOUT_MS,
+    });
   };
   const kill = async () => {
-    child?.kill("SIGKILL");
-    child = undefined;
-    await waitForPort(port, false, 10_000);
+    const s = server;
+    server = undefined;
+    await s?.kill();
   };
   await start();
   const handle: PrivateRedis = {
@@ -54,7 +63,7 @@ export async function startPrivateRedis(t?: { after(fn: () => Promise<void>): vo
     kill,
     start,
     close: async () => {
-      if (child !== undefined) await kill();
+      await kill();
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -1,0 +1,49 @@
+import assert from "node:assert/strict";
+import { createServer, type Server } from "node:net";
+import { test } from "node:test";
+import { connectRedis, createRedis, silentLogger } from "@loopline/kit";
+import { freePort } from "./ports.js";
+import { startPrivateRedis } from "./private-redis.js";
+import { spawnUntilReady } from "./server-process.js";
+
+async function occupy(port: number, t: { after(fn: () => Promise<void>): void }): Promise<Server> {
+  const srv = createServer();
+  await new Promise<void>((resolve, reject) => (srv.once("error", reject), srv.listen(port, "127.0.0.1", resolve)));
+  t.after(() => new Promise<void>((r) => srv.close(() => r())));
+  return srv;
+}
+
+test("private redis survives kill and start on the same port, losing unsaved data", async (t) => {
+  const redis = await startPrivateRedis(t);
+  const client = createRedis({ url: redis.url, logger: silentLogger, mode: "background" });
+  t.after(() => client.disconnect());
+  await connectRedis(client);
+  await client.set("k", "v");
+  assert.equal(await client.get("k"), "v");
+  await redis.kill();
+  await redis.start();
+  // The same client reconnects by itself to the restarted server, which kept nothing.
+  assert.equal(await client.get("k"), null);
+});
+
+test("redis-server on a taken port fails the start at once with redis's own reason", async (t) => {
+  const port = await freePort();
+  await occupy(port, t);
+  const started = Date.now();
+  await assert.rejects(
+    spawnUntilReady({
+      name: `redis-server on ${port}`,
+      command: "redis-server",
+      args: ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+      // The occupier accepts connections but never answers PING, as a foreign process would.
+      ready: async () => false,
+      timeoutMs: 60_000,
+    }),
+    (err: Error) => {
+      assert.match(err.message, new RegExp(`^redis-server on ${port} exited with code 1 before it was ready`));
+      assert.match(err.message, /Address already in use/);
+      return true;
+    },
+  );
+  assert.ok(Date.now() - started < 30_000);
+});

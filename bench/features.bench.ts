@@ -5,6 +5,9 @@
 //   3. GetOnlineFeatures p99 for 1 entity x 10 features (< 2 ms, at 500 calls/s) and 100 entities
 //      (< 10 ms, at 100 calls/s), open loop, beside bare Redis HMGET at the same shape and rate; the
 //      closed-loop maximum of each is printed first
+// A warm-up first runs BENCH_WARMUP_EVENTS (default: as many as the ingest measures) through the
+// pipeline on topics of its own, so a broker started just before is measured after its JIT has
+// compiled its hot paths.
 // Run: node --conditions=@loopline/source --import tsx bench/features.bench.ts  (stack up: make up)
 // The services run from src/ through tsx. BENCH_DIST=1 builds them and runs dist/ as `make up` does:
 // tsx compiles with esbuild's keepNames (a defineProperty per closure created), but on this bench
@@ -19,31 +22,37 @@ import { createRedis, serviceNodeFlags, silentLogger } from "@loopline/kit";
 import { createClient } from "@loopline/proto";
 import { FeatureStore, GetOnlineFeaturesRequestSchema, GetOnlineFeaturesResponseSchema } from "@loopline/proto/gen/loopline/v1/features_pb.js";
 import { FeatureStatus } from "@loopline/proto/gen/loopline/v1/values_pb.js";
-import { isolateStack } from "@loopline/testkit";
+import { isolateStack, type IsolatedStack } from "@loopline/testkit";
 import { scrapeHistogram } from "./histogram.js";
 import { openLoopLatencies, quantileOf } from "./open-loop.js";
 
 const EVENTS = Number(process.env["BENCH_FEATURE_EVENTS"] ?? 200_000);
+// Events run through the whole pipeline, on topics of their own, before anything is measured (0: none).
+const WARMUP_EVENTS = Number(process.env["BENCH_WARMUP_EVENTS"] ?? EVENTS);
 const CARDS = 10_000;
 const root = fileURLToPath(new URL("..", import.meta.url));
 const results: { name: string; loopline: number; baseline?: number; unit: string; ratio?: number; target: string; ok: boolean }[] = [];
 const log = (msg: string) => console.log(msg);
 
 const s = await isolateStack(undefined);
+// The services' environment for one isolated stack: its topics, groups and Redis prefixes.
+const stackEnv = (st: IsolatedStack): Record<string, string> => ({
+  LOOPLINE_KAFKA_BROKERS: st.endpoints.kafkaBrokers.join(","),
+  LOOPLINE_REDIS_URL: st.endpoints.redisUrl,
+  LOOPLINE_TOPIC_PREFIX: st.topicPrefix,
+  LOOPLINE_FEATURE_INGEST_STATE_PREFIX: st.redisPrefix,
+  LOOPLINE_FEATURE_STORE_KEY_PREFIX: st.redisPrefix,
+  LOOPLINE_FEATURE_INGEST_GROUP: `${st.topicPrefix}ingest`,
+  LOOPLINE_FEATURE_STORE_GROUP: `${st.topicPrefix}store`,
+});
 const env = {
   ...process.env,
-  LOOPLINE_KAFKA_BROKERS: s.endpoints.kafkaBrokers.join(","),
-  LOOPLINE_REDIS_URL: s.endpoints.redisUrl,
-  LOOPLINE_TOPIC_PREFIX: s.topicPrefix,
-  LOOPLINE_FEATURE_INGEST_STATE_PREFIX: s.redisPrefix,
-  LOOPLINE_FEATURE_STORE_KEY_PREFIX: s.redisPrefix,
+  ...stackEnv(s),
   LOOPLINE_FEATURE_INGEST_ADMIN_PORT: "0",
   LOOPLINE_FEATURE_STORE_ADMIN_PORT: "19402",
   LOOPLINE_FEATURE_STORE_GRPC_PORT: "0",
   LOOPLINE_FEATURE_STORE_GRPC_HOST: "127.0.0.1",
   LOOPLINE_FEATURE_STORE_GRPC_PORT_FILE: "",
-  LOOPLINE_FEATURE_INGEST_GROUP: `${s.topicPrefix}ingest`,
-  LOOPLINE_FEATURE_STORE_GROUP: `${s.topicPrefix}store`,
   LOOPLINE_LOG_LEVEL: process.env["BENCH_SERVICE_LOG_LEVEL"] ?? "warn",
 };
 const fromSource = process.env["BENCH_DIST"] !== "1";
@@ -139,20 +148,59 @@ function eventJson(i: number, time: number): { key: string; value: string } {
   };
 }
 
-// ---- 1. throughput -----------------------------------------------------------------------
-log(`producing ${EVENTS} events over ${CARDS} cards...`);
+type Producer = Awaited<ReturnType<IsolatedStack["kafka"]["createProducer"]>>;
+/** Produces events `from` to `to` (exclusive) to a topic in batches, event times 10 ms apart from `t`. */
+async function produceEvents(via: Producer, topic: string, from: number, to: number, t: number): Promise<void> {
+  for (let i = from; i < to; i += 5000) {
+    const batch = [];
+    for (let j = i; j < Math.min(i + 5000, to); j++) batch.push(eventJson(j, t + (j - from) * 10));
+    await via.send(topic, batch);
+  }
+}
 const producer = await s.kafka.createProducer();
-// Recent event times: the store expires keys by max age, and the read phase must find them.
-const t0 = Date.now() - EVENTS * 10 - 60_000;
-for (let i = 0; i < EVENTS; i += 5000) {
-  const batch = [];
-  for (let j = i; j < Math.min(i + 5000, EVENTS); j++) batch.push(eventJson(j, t0 + j * 10));
-  await producer.send(eventsTopic, batch);
+
+// ---- 0. warm-up ----------------------------------------------------------------------------
+// A broker that has just started spends its first seconds of load compiling its produce and fetch
+// paths (the JVM's C1/C2 threads: about 5 s of CPU during a 200,000-event run right after
+// `make up`), on the same 2 cores as the pipeline. A broker in service has long done that, so the
+// whole pipeline runs once on topics of its own first: measured on 2026-12-05 right after a start,
+// the broker's CPU per event was 30-32 µs without it, 21-22 µs after 100,000 events, 17 µs after
+// 200,000 (13-15 µs in a second run). The services measured below start afresh: their own warm-up
+// stays in the figures.
+if (WARMUP_EVENTS > 0) {
+  const w = await isolateStack(undefined);
+  const started = performance.now();
+  await w.kafka.ensureTopics([
+    { topic: `${w.topicPrefix}events`, partitions: 3 },
+    { topic: `${w.topicPrefix}events.dlq`, partitions: 1 },
+    { topic: `${w.topicPrefix}features`, partitions: 3 },
+    { topic: `${w.topicPrefix}features.dlq`, partitions: 1 },
+  ]);
+  log(`warm-up: ${WARMUP_EVENTS} events through the pipeline on topics of their own (BENCH_WARMUP_EVENTS=0 skips it)...`);
+  // A producer of its own: kafkajs keeps asking for the metadata of every topic a producer has
+  // written to, and these are deleted below.
+  const warmProducer = await w.kafka.createProducer();
+  await produceEvents(warmProducer, `${w.topicPrefix}events`, 0, WARMUP_EVENTS, Date.now() - WARMUP_EVENTS * 10 - 60_000);
+  await warmProducer.close();
+  startService("feature-store", stackEnv(w));
+  startService("feature-ingest", stackEnv(w));
+  while (!((await committedAll(`${w.topicPrefix}ingest`, `${w.topicPrefix}events`, w)) && (await committedAll(`${w.topicPrefix}store`, `${w.topicPrefix}features`, w)))) {
+    await new Promise((r) => setTimeout(r, 100));
+    if (performance.now() - started > 600_000) throw new Error("the warm-up did not finish in 10 minutes");
+  }
+  await stopAll();
+  await w.cleanup();
+  log(`  done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 
-async function committedAll(group: string, topic: string): Promise<boolean> {
-  const ends = await s.kafka.topicEndOffsets(topic);
-  const committed = await s.kafka.groupOffsets(group, topic);
+// ---- 1. throughput -----------------------------------------------------------------------
+log(`producing ${EVENTS} events over ${CARDS} cards...`);
+// Recent event times: the store expires keys by max age, and the read phase must find them.
+await produceEvents(producer, eventsTopic, 0, EVENTS, Date.now() - EVENTS * 10 - 60_000);
+
+async function committedAll(group: string, topic: string, st: IsolatedStack = s): Promise<boolean> {
+  const ends = await st.kafka.topicEndOffsets(topic);
+  const committed = await st.kafka.groupOffsets(group, topic);
   return ends.every((e) => e.offset === "0" || committed.find((c) => c.partition === e.partition)?.offset === e.offset);
 }
 

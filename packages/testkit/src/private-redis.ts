@@ -12,10 +12,19 @@ export interface PrivateRedis {
   port: number;
   /** Kills the server (SIGKILL: an outage, not a clean stop) and waits until it no longer answers. */
   kill(): Promise<void>;
-  /** Starts it again on the same port; data written before the kill is gone unless it was saved. */
+  /** Starts it again on the same port; data written before the kill is gone unless `appendOnly` was asked for. */
   start(): Promise<void>;
   /** Stops it and removes its folder. */
   close(): Promise<void>;
+}
+
+/** Options of startPrivateRedis. */
+export interface PrivateRedisOptions {
+  /**
+   * Keep an append-only file, as infra/local's Redis does (fsync every second), so what it
+   * acknowledged survives a kill of the process: an outage rather than a loss of data. Default false.
+   */
+  appendOnly?: boolean;
 }
 
 const START_TIMEOUT_MS = 10_000;
@@ -38,7 +47,7 @@ function pong(port: number): Promise<boolean> {
 }
 
 /** Starts a private redis-server on a free port; register `close` with t.after (done when `t` is given). */
-export async function startPrivateRedis(t?: { after(fn: () => Promise<void>): void }): Promise<PrivateRedis> {
+export async function startPrivateRedis(t?: { after(fn: () => Promise<void>): void }, options: PrivateRedisOptions = {}): Promise<PrivateRedis> {
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), "loopline-redis-"));
   let server: RunningServer | undefined;
@@ -46,7 +55,7 @@ export async function startPrivateRedis(t?: { after(fn: () => Promise<void>): vo
     server = await spawnUntilReady({
       name: `private redis-server on ${port}`,
       command: "redis-server",
-      args: ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no"],
+      args: ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", ...(options.appendOnly === true ? ["--appendonly", "yes", "--appendfsync", "everysec"] : ["--appendonly", "no"])],
       ready: () => pong(port),
       timeoutMs: START_TIMEOUT_MS,
     });

@@ -26,6 +26,17 @@ test("private redis survives kill and start on the same port, losing unsaved dat
   assert.equal(await client.get("k"), null);
 });
 
+test("private redis with appendOnly keeps what it acknowledged across a kill", async (t) => {
+  const redis = await startPrivateRedis(t, { appendOnly: true });
+  const client = createRedis({ url: redis.url, logger: silentLogger, mode: "background" });
+  t.after(() => client.disconnect());
+  await connectRedis(client);
+  await client.rpush("journal", "a", "b", "c");
+  await redis.kill();
+  await redis.start();
+  assert.deepEqual(await client.lrange("journal", 0, -1), ["a", "b", "c"]);
+});
+
 test("redis-server on a taken port fails the start at once with redis's own reason", async (t) => {
   const port = await freePort();
   await occupy(port, t);

@@ -7,7 +7,7 @@ import { builtinRegistry, compareEvents, replayEvents, type Event } from "@loopl
 import { UnavailableError, createMetrics, silentLogger, type ConsumedRecord, type KafkaProducer, type OutgoingRecord } from "@loopline/kit";
 import { fromFeatureValue } from "@loopline/proto";
 import { FeatureUpdateSchema } from "@loopline/proto/gen/loopline/v1/features_pb.js";
-import { isolateStack, type IsolatedStack } from "@loopline/testkit";
+import { isolateStack, startPrivateRedis, type IsolatedStack } from "@loopline/testkit";
 import { loadFeatureIngestConfig } from "./config.js";
 import { createFeatureIngestService } from "./service.js";
 
@@ -216,6 +216,45 @@ test("a second instance joining mid-stream takes partitions over: features equal
   await waitForCommitted(s, `${s.topicPrefix}ingest`, eventsTopic, 90_000);
 
   assert.ok((await second.accepted()) > 0, "the second instance processed events of its partitions");
+  await assertFeaturesEqualReplay(s, events);
+});
+
+test("Redis down mid-stream: feature-ingest holds its offsets, resumes by itself when Redis returns, and the features equal a clean replay", async (t) => {
+  // Window state lives in Redis: a Redis outage must pause the ingest (no checkpoint, so no commit),
+  // never crash it or count an event twice. The Redis keeps an append-only file as infra/local's
+  // does, so the kill is an outage, not a loss of the state.
+  const s = await isolateStack(t);
+  const redis = await startPrivateRedis(t, { appendOnly: true });
+  const eventsTopic = `${s.topicPrefix}events`;
+  const group = `${s.topicPrefix}ingest`;
+  const { records, events } = makeStream(31);
+  const config = loadFeatureIngestConfig({ ...ingestEnv(s), LOOPLINE_REDIS_URL: redis.url, LOOPLINE_FEATURE_INGEST_FOLD_EVENTS: "60" });
+  const service = createFeatureIngestService(config, { logger: silentLogger, metrics: createMetrics({ service: "feature-ingest", defaultMetrics: false }) });
+  await service.start();
+  t.after(() => service.close());
+  const producer = await s.kafka.createProducer();
+  t.after(() => producer.close());
+  const sendRange = async (from: number, to: number) => {
+    for (let i = from; i < to; i += 100) await producer.send(eventsTopic, records.slice(i, Math.min(to, i + 100)));
+  };
+  const third = Math.floor(records.length / 3);
+  await sendRange(0, third);
+  await waitForCommitted(s, group, eventsTopic, 60_000);
+
+  await redis.kill();
+  await sendRange(third, 2 * third);
+  // Long enough for several attempts of each partition's batch and their failed checkpoints.
+  await new Promise((r) => setTimeout(r, 4000));
+  const ready = await fetch(`http://127.0.0.1:${service.adminPort}/readyz`);
+  assert.equal(ready.status, 503, "not ready while Redis is down");
+  assert.match(await ready.text(), /redis/);
+  const committed = (await s.kafka.groupOffsets(group, eventsTopic)).reduce((n, c) => n + Math.max(0, Number(c.offset)), 0);
+  assert.equal(committed, third, "nothing committed past the last checkpoint while Redis is down");
+
+  await redis.start();
+  await sendRange(2 * third, records.length);
+  await waitForCommitted(s, group, eventsTopic, 90_000);
+  assert.equal((await fetch(`http://127.0.0.1:${service.adminPort}/readyz`)).status, 200, "ready again");
   await assertFeaturesEqualReplay(s, events);
 });
 

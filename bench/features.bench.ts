@@ -124,14 +124,17 @@ const stopAll = async () => {
   stopping = false;
 };
 
+/** Creates a stack's pipeline topics: events and features with 3 partitions each, and their DLQs. */
+const createPipelineTopics = (st: IsolatedStack) =>
+  st.kafka.ensureTopics([
+    { topic: `${st.topicPrefix}events`, partitions: 3 },
+    { topic: `${st.topicPrefix}events.dlq`, partitions: 1 },
+    { topic: `${st.topicPrefix}features`, partitions: 3 },
+    { topic: `${st.topicPrefix}features.dlq`, partitions: 1 },
+  ]);
 const eventsTopic = `${s.topicPrefix}events`;
 const featuresTopic = `${s.topicPrefix}features`;
-await s.kafka.ensureTopics([
-  { topic: eventsTopic, partitions: 3 },
-  { topic: `${eventsTopic}.dlq`, partitions: 1 },
-  { topic: featuresTopic, partitions: 3 },
-  { topic: `${featuresTopic}.dlq`, partitions: 1 },
-]);
+await createPipelineTopics(s);
 
 function eventJson(i: number, time: number): { key: string; value: string } {
   const card = `card-${(i * 7919) % CARDS}`;
@@ -170,12 +173,7 @@ const producer = await s.kafka.createProducer();
 if (WARMUP_EVENTS > 0) {
   const w = await isolateStack(undefined);
   const started = performance.now();
-  await w.kafka.ensureTopics([
-    { topic: `${w.topicPrefix}events`, partitions: 3 },
-    { topic: `${w.topicPrefix}events.dlq`, partitions: 1 },
-    { topic: `${w.topicPrefix}features`, partitions: 3 },
-    { topic: `${w.topicPrefix}features.dlq`, partitions: 1 },
-  ]);
+  await createPipelineTopics(w);
   log(`warm-up: ${WARMUP_EVENTS} events through the pipeline on topics of their own (BENCH_WARMUP_EVENTS=0 skips it)...`);
   // A producer of its own: kafkajs keeps asking for the metadata of every topic a producer has
   // written to, and these are deleted below.
@@ -184,7 +182,7 @@ if (WARMUP_EVENTS > 0) {
   await warmProducer.close();
   startService("feature-store", stackEnv(w));
   startService("feature-ingest", stackEnv(w));
-  while (!((await committedAll(`${w.topicPrefix}ingest`, `${w.topicPrefix}events`, w)) && (await committedAll(`${w.topicPrefix}store`, `${w.topicPrefix}features`, w)))) {
+  while (!(await pipelineCaughtUp(w))) {
     await new Promise((r) => setTimeout(r, 100));
     if (performance.now() - started > 600_000) throw new Error("the warm-up did not finish in 10 minutes");
   }
@@ -198,10 +196,14 @@ log(`producing ${EVENTS} events over ${CARDS} cards...`);
 // Recent event times: the store expires keys by max age, and the read phase must find them.
 await produceEvents(producer, eventsTopic, 0, EVENTS, Date.now() - EVENTS * 10 - 60_000);
 
-async function committedAll(group: string, topic: string, st: IsolatedStack = s): Promise<boolean> {
+async function committedAll(st: IsolatedStack, group: string, topic: string): Promise<boolean> {
   const ends = await st.kafka.topicEndOffsets(topic);
   const committed = await st.kafka.groupOffsets(group, topic);
   return ends.every((e) => e.offset === "0" || committed.find((c) => c.partition === e.partition)?.offset === e.offset);
+}
+/** True once both services' groups have committed everything on a stack's topics. */
+async function pipelineCaughtUp(st: IsolatedStack): Promise<boolean> {
+  return (await committedAll(st, `${st.topicPrefix}ingest`, `${st.topicPrefix}events`)) && (await committedAll(st, `${st.topicPrefix}store`, `${st.topicPrefix}features`));
 }
 
 // The pipeline's two processes, kept for the freshness phase (CPU per event there too).
@@ -250,7 +252,7 @@ let ingestProc: ChildProcess | undefined;
         atBegin = n;
         cpuAtBegin = { ingest: cpuMs(ingestProc), store: cpuMs(storeProc), redis: await redisCpuMs(redisInfo), kafka: cpuMs(kafkaPid) };
       }
-    } else if ((await committedAll(`${s.topicPrefix}ingest`, eventsTopic)) && (await committedAll(`${s.topicPrefix}store`, featuresTopic))) break;
+    } else if (await pipelineCaughtUp(s)) break;
     await new Promise((r) => setTimeout(r, 50));
     if (performance.now() - launched > 600_000) throw new Error("ingest did not finish in 10 minutes");
   }

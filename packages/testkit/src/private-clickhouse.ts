@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./ports.js";
-import { spawnUntilReady, type RunningServer } from "./server-process.js";
+import { restartableServer } from "./server-process.js";
 
 /**
  * A clickhouse-server of the test's own (Debian's binary, installed by infra/local) on free ports with
@@ -84,33 +84,24 @@ export async function startPrivateClickHouse(t?: { after(fn: () => Promise<void>
   await writeFile(join(dir, "config.xml"), configXml(dir, httpPort, tcpPort));
   await writeFile(join(dir, "users.xml"), USERS_XML);
   const url = `http://127.0.0.1:${httpPort}`;
-  let server: RunningServer | undefined;
-
-  const start = async () => {
-    server = await spawnUntilReady({
-      name: `private clickhouse-server on ${httpPort}`,
-      command: serverBinary(),
-      args: [`--config-file=${join(dir, "config.xml")}`],
-      // Relative paths in its config resolve against the working directory: run it from its folder.
-      cwd: dir,
-      ready: () => pinged(url),
-      timeoutMs: START_TIMEOUT_MS,
-      diagnose: async () => `${dir}/server.err.log ends:\n${await errorLogTail(dir)}`,
-    });
-  };
-  const kill = async () => {
-    const s = server;
-    server = undefined;
-    await s?.kill();
-  };
-  await start();
+  const server = restartableServer({
+    name: `private clickhouse-server on ${httpPort}`,
+    command: serverBinary(),
+    args: [`--config-file=${join(dir, "config.xml")}`],
+    // Relative paths in its config resolve against the working directory: run it from its folder.
+    cwd: dir,
+    ready: () => pinged(url),
+    timeoutMs: START_TIMEOUT_MS,
+    diagnose: async () => `${dir}/server.err.log ends:\n${await errorLogTail(dir)}`,
+  });
+  await server.start();
   const handle: PrivateClickHouse = {
     url,
     httpPort,
-    kill,
-    start,
+    kill: server.kill,
+    start: server.start,
     close: async () => {
-      await kill();
+      await server.kill();
       await rm(dir, { recursive: true, force: true });
     },
   };

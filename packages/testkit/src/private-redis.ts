@@ -3,7 +3,7 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./ports.js";
-import { spawnUntilReady, type RunningServer } from "./server-process.js";
+import { restartableServer } from "./server-process.js";
 
 /** A redis-server of the test's own (Debian's binary, installed by infra/local), to stop and restart at will. */
 export interface PrivateRedis {
@@ -50,29 +50,21 @@ function pong(port: number): Promise<boolean> {
 export async function startPrivateRedis(t?: { after(fn: () => Promise<void>): void }, options: PrivateRedisOptions = {}): Promise<PrivateRedis> {
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), "loopline-redis-"));
-  let server: RunningServer | undefined;
-  const start = async () => {
-    server = await spawnUntilReady({
-      name: `private redis-server on ${port}`,
-      command: "redis-server",
-      args: ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", ...(options.appendOnly === true ? ["--appendonly", "yes", "--appendfsync", "everysec"] : ["--appendonly", "no"])],
-      ready: () => pong(port),
-      timeoutMs: START_TIMEOUT_MS,
-    });
-  };
-  const kill = async () => {
-    const s = server;
-    server = undefined;
-    await s?.kill();
-  };
-  await start();
+  const server = restartableServer({
+    name: `private redis-server on ${port}`,
+    command: "redis-server",
+    args: ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", ...(options.appendOnly === true ? ["--appendonly", "yes", "--appendfsync", "everysec"] : ["--appendonly", "no"])],
+    ready: () => pong(port),
+    timeoutMs: START_TIMEOUT_MS,
+  });
+  await server.start();
   const handle: PrivateRedis = {
     url: `redis://127.0.0.1:${port}`,
     port,
-    kill,
-    start,
+    kill: server.kill,
+    start: server.start,
     close: async () => {
-      await kill();
+      await server.kill();
       await rm(dir, { recursive: true, force: true });
     },
   };

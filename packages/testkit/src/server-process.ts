@@ -71,3 +71,26 @@ export async function spawnUntilReady(spec: ServerSpec): Promise<RunningServer> 
     },
   };
 }
+
+/** A server a test kills and starts again, always from the same spec (same ports, same folder). */
+export interface RestartableServer {
+  /** Spawns it and resolves once it is ready (see spawnUntilReady). */
+  start(): Promise<void>;
+  /** Kills it if it runs (see RunningServer.kill); a no-op otherwise. */
+  kill(): Promise<void>;
+}
+
+/** Wraps a spec into a server that can be killed and started again any number of times. */
+export function restartableServer(spec: ServerSpec): RestartableServer {
+  let running: RunningServer | undefined;
+  return {
+    start: async () => {
+      running = await spawnUntilReady(spec);
+    },
+    kill: async () => {
+      const r = running;
+      running = undefined;
+      await r?.kill();
+    },
+  };
+}

@@ -75,6 +75,11 @@ function makeStream(seed: number): { records: OutgoingRecord[]; events: Event[] 
   return { records, events };
 }
 
+/** Sends records [from, to) to a topic, 100 per request, in order. */
+async function sendRecords(producer: KafkaProducer, topic: string, records: readonly OutgoingRecord[], from = 0, to = records.length): Promise<void> {
+  for (let i = from; i < to; i += 100) await producer.send(topic, records.slice(i, Math.min(to, i + 100)));
+}
+
 async function waitForCommitted(s: IsolatedStack, group: string, topic: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -110,7 +115,7 @@ test("killing feature-ingest mid-stream and restarting it gives exactly the feat
   // The service creates its topics; wait for them before producing.
   for (let i = 0; i < 100 && !(await s.kafka.listTopics()).includes(eventsTopic); i++) await new Promise((r) => setTimeout(r, 100));
   const half = Math.floor(records.length / 2);
-  for (let i = 0; i < half; i += 100) await producer.send(eventsTopic, records.slice(i, Math.min(i + 100, half)));
+  await sendRecords(producer, eventsTopic, records, 0, half);
   // Let it get partway, then kill it without any chance to flush or commit.
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
@@ -120,7 +125,7 @@ test("killing feature-ingest mid-stream and restarting it gives exactly the feat
   }
   child.kill("SIGKILL");
   await new Promise((r) => child.once("exit", r));
-  for (let i = half; i < records.length; i += 100) await producer.send(eventsTopic, records.slice(i, i + 100));
+  await sendRecords(producer, eventsTopic, records, half);
   child = startIngest(s);
   await waitForCommitted(s, `${s.topicPrefix}ingest`, eventsTopic, 90_000);
 
@@ -174,7 +179,7 @@ test("a publish that fails halfway is retried from the checkpoint: no update is 
   t.after(() => service.close());
   const producer = await s.kafka.createProducer();
   t.after(() => producer.close());
-  for (let i = 0; i < records.length; i += 100) await producer.send(eventsTopic, records.slice(i, i + 100));
+  await sendRecords(producer, eventsTopic, records);
   await waitForCommitted(s, `${s.topicPrefix}ingest`, eventsTopic, 90_000);
   assert.ok(failures > 0, "the fault was injected");
   await assertFeaturesEqualReplay(s, events);
@@ -202,7 +207,7 @@ test("a second instance joining mid-stream takes partitions over: features equal
   const first = instance();
   await first.service.start();
   const half = records.length >> 1;
-  for (let i = 0; i < half; i += 100) await producer.send(eventsTopic, records.slice(i, Math.min(half, i + 100)));
+  await sendRecords(producer, eventsTopic, records, 0, half);
   for (let i = 0; i < 200 && (await first.accepted()) === 0; i++) await new Promise((r) => setTimeout(r, 100));
 
   // The second instance says when the group has given it partitions.
@@ -212,7 +217,7 @@ test("a second instance joining mid-stream takes partitions over: features equal
   await second.service.start();
   for (let i = 0; i < 300 && assigned === undefined; i++) await new Promise((r) => setTimeout(r, 100));
   assert.ok(assigned !== undefined, "the second instance joined the group");
-  for (let i = half; i < records.length; i += 100) await producer.send(eventsTopic, records.slice(i, i + 100));
+  await sendRecords(producer, eventsTopic, records, half);
   await waitForCommitted(s, `${s.topicPrefix}ingest`, eventsTopic, 90_000);
 
   assert.ok((await second.accepted()) > 0, "the second instance processed events of its partitions");
@@ -234,15 +239,12 @@ test("Redis down mid-stream: feature-ingest holds its offsets, resumes by itself
   t.after(() => service.close());
   const producer = await s.kafka.createProducer();
   t.after(() => producer.close());
-  const sendRange = async (from: number, to: number) => {
-    for (let i = from; i < to; i += 100) await producer.send(eventsTopic, records.slice(i, Math.min(to, i + 100)));
-  };
   const third = Math.floor(records.length / 3);
-  await sendRange(0, third);
+  await sendRecords(producer, eventsTopic, records, 0, third);
   await waitForCommitted(s, group, eventsTopic, 60_000);
 
   await redis.kill();
-  await sendRange(third, 2 * third);
+  await sendRecords(producer, eventsTopic, records, third, 2 * third);
   // Long enough for several attempts of each partition's batch and their failed checkpoints.
   await new Promise((r) => setTimeout(r, 4000));
   const ready = await fetch(`http://127.0.0.1:${service.adminPort}/readyz`);
@@ -252,7 +254,7 @@ test("Redis down mid-stream: feature-ingest holds its offsets, resumes by itself
   assert.equal(committed, third, "nothing committed past the last checkpoint while Redis is down");
 
   await redis.start();
-  await sendRange(2 * third, records.length);
+  await sendRecords(producer, eventsTopic, records, 2 * third);
   await waitForCommitted(s, group, eventsTopic, 90_000);
   assert.equal((await fetch(`http://127.0.0.1:${service.adminPort}/readyz`)).status, 200, "ready again");
   await assertFeaturesEqualReplay(s, events);

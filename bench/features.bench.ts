@@ -133,7 +133,6 @@ const createPipelineTopics = (st: IsolatedStack) =>
     { topic: `${st.topicPrefix}features.dlq`, partitions: 1 },
   ]);
 const eventsTopic = `${s.topicPrefix}events`;
-const featuresTopic = `${s.topicPrefix}features`;
 await createPipelineTopics(s);
 
 function eventJson(i: number, time: number): { key: string; value: string } {

@@ -156,10 +156,16 @@ export function createKafka(options: KafkaOptions): KafkaKit {
       if (present.length > 0) await a.deleteTopics({ topics: present });
     },
     listTopics: async () => (await getAdmin()).listTopics(),
-    topicEndOffsets: async (topic) =>
-      (await (await getAdmin()).fetchTopicOffsets(topic)).map((o) => ({ partition: o.partition, offset: o.high })),
+    // Offsets are asked of each partition's leader; just after a topic is created (or a leader
+    // moves) the broker can answer NOT_LEADER_FOR_PARTITION until its metadata settles.
+    topicEndOffsets: async (topic) => {
+      const a = await getAdmin();
+      const offsets = await withRetries(() => a.fetchTopicOffsets(topic));
+      return offsets.map((o) => ({ partition: o.partition, offset: o.high }));
+    },
     groupOffsets: async (groupId, topic) => {
-      const res = await (await getAdmin()).fetchOffsets({ groupId, topics: [topic] });
+      const a = await getAdmin();
+      const res = await withRetries(() => a.fetchOffsets({ groupId, topics: [topic] }));
       return (res[0]?.partitions ?? []).map((p) => ({ partition: p.partition, offset: p.offset }));
     },
     ping: async () => {
@@ -399,8 +405,11 @@ function toRecord(topic: string, partition: number, m: { offset: string; key: Bu
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Retries transient metadata errors (leader election after topic creation) a few times. */
-async function withRetries<T>(work: () => Promise<T>, attempts = 5): Promise<T> {
+/**
+ * Retries transient metadata errors (leader election after topic creation) a few times, waiting
+ * 200 ms, 400 ms, ... between attempts; any other error is thrown at once. Exported for its test.
+ */
+export async function withRetries<T>(work: () => Promise<T>, attempts = 5): Promise<T> {
   for (let i = 1; ; i++) {
     try {
       return await work();

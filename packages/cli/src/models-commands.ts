@@ -12,7 +12,7 @@ export const modelsConfigSchema = defineConfig({
   address: { type: "string", env: "LOOPLINE_REGISTRY_ADDRESS", default: "127.0.0.1:50053", doc: "model registry gRPC address host:port" },
   token: { type: "string", env: "LOOPLINE_REGISTRY_TOKEN", default: "", doc: "bearer token sent with writes" },
   tlsCa: { type: "string", env: "LOOPLINE_REGISTRY_TLS_CA", default: "", doc: "PEM file of the CA to trust; when set the CLI speaks TLS" },
-  actor: { type: "string", env: "LOOPLINE_ACTOR", default: "", doc: "who the change is recorded as; default cli:<user>" },
+  actor: { type: "string", env: "LOOPLINE_ACTOR", default: "", doc: "who the change is recorded as; default cli: followed by the login name" },
 });
 
 /** A usage or input mistake: printed as one line, exit code 2. */

@@ -8,9 +8,10 @@ import { globSync, mkdirSync, writeFileSync } from "node:fs";
 interface BenchResult {
   name: string;
   loopline: number;
-  baseline?: number;
+  /** null (or absent) when the baseline could not run, e.g. its Python venv is missing. */
+  baseline?: number | null;
   unit: string;
-  ratio?: number;
+  ratio?: number | null;
   target: string;
   ok: boolean;
 }
@@ -36,11 +37,11 @@ for (const file of files) {
   const last = lines.pop() ?? "";
   process.stdout.write(lines.join("\n") + "\n");
   try {
-    const parsed = JSON.parse(last) as { bench: string; results: (BenchResult & { loopline_ms?: number; baseline_ms?: number })[] };
+    const parsed = JSON.parse(last) as { bench: string; results: (BenchResult & { loopline_ms?: number; baseline_ms?: number | null })[] };
     for (const res of parsed.results) {
       // Accept the {loopline_ms, baseline_ms} shorthand for time measurements.
       const { loopline_ms, baseline_ms, ...rest } = res;
-      const norm: BenchResult = loopline_ms === undefined ? rest : { ...rest, loopline: loopline_ms, unit: "ms", ...(baseline_ms !== undefined ? { baseline: baseline_ms } : {}) };
+      const norm: BenchResult = loopline_ms === undefined ? rest : { ...rest, loopline: loopline_ms, unit: "ms", ...(baseline_ms != null ? { baseline: baseline_ms } : {}) };
       all.push({ bench: parsed.bench, ...norm });
     }
   } catch {
@@ -49,12 +50,12 @@ for (const file of files) {
     console.error(`!! ${file} did not end with a JSON result line (exit ${r.status})`);
   }
 }
-const fmt = (n: number | undefined) => (n === undefined ? "-" : n >= 100 ? n.toFixed(0) : n >= 1 ? n.toFixed(2) : n.toPrecision(3));
+const fmt = (n: number | null | undefined) => (n == null ? "-" : n >= 100 ? n.toFixed(0) : n >= 1 ? n.toFixed(2) : n.toPrecision(3));
 console.log("\n## Summary (same machine, same run)\n");
 console.log("| benchmark | loopline | baseline | unit | ratio | target | ok |");
 console.log("|---|---|---|---|---|---|---|");
 for (const r of all) {
-  console.log(`| ${r.bench}: ${r.name} | ${fmt(r.loopline)} | ${fmt(r.baseline)} | ${r.unit} | ${r.ratio === undefined ? "-" : `${fmt(r.ratio)}x`} | ${r.target} | ${r.ok ? "yes" : "NO"} |`);
+  console.log(`| ${r.bench}: ${r.name} | ${fmt(r.loopline)} | ${fmt(r.baseline)} | ${r.unit} | ${r.ratio == null ? "-" : `${fmt(r.ratio)}x`} | ${r.target} | ${r.ok ? "yes" : "NO"} |`);
 }
 mkdirSync(".bench", { recursive: true });
 writeFileSync(".bench/last.json", JSON.stringify({ at: new Date().toISOString(), results: all }, null, 2));

@@ -61,6 +61,8 @@ test: install ## the whole suite on a fresh machine: install, check, start the s
 	@./scripts/test.sh
 
 bench: stack-up ## the benchmarks, baselines measured in the same run
+	@./scripts/python-env.sh drift packages/drift/fixtures/requirements.txt
+	@./scripts/python-env.sh trainer examples/external-trainer/requirements.txt
 	node --conditions=@loopline/source --import tsx bench/run.ts
 
 demo: stack-up build ## the fraud-detection demo through the whole loop (about 5 minutes; Ctrl-C stops it cleanly)

@@ -131,7 +131,7 @@ if (baselineMs !== null) {
   console.log(`  Evidently stattests only        ${stattestMs!.toFixed(1).padStart(9)} ms   ratio ${(stattestMs! / looplineMs).toFixed(1)}x`);
   console.log(`  scores agree with Evidently     ${agree ? "yes" : "NO"} (max relative error ${maxRelErr!.toExponential(2)})`);
 } else {
-  console.log("  Evidently baseline skipped: no .loopline/venv-drift (see packages/drift/fixtures/requirements.txt)");
+  console.log("  Evidently baseline skipped: no .loopline/venv-drift (make bench installs it: scripts/python-env.sh)");
 }
 console.log(`  drifted columns ${drifted}/${COLUMNS}, dataset drift ${report.dataset.datasetDrift}`);
 const ok = looplineMs < TARGET_MS && (ratio === null || (ratio >= TARGET_RATIO && agree === true));

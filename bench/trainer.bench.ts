@@ -70,7 +70,7 @@ if (baseline !== null && gbt !== undefined) {
 console.log(`trainer: ${ROWS} rows × ${COLUMNS} features`);
 console.log(`  logistic regression (median of ${RUNS})  ${logisticMs.toFixed(1).padStart(9)} ms${baseline ? `   scikit-learn newton-cholesky ${baseline.logistic_ms.toFixed(1)} ms` : ""}`);
 console.log(`  gradient boosting, 100 trees depth 3  ${gbtMs.toFixed(1).padStart(9)} ms${baseline ? `   scikit-learn ${baseline.gbt_ms.toFixed(1)} ms; max |ΔP| on 200 rows ${maxDiff?.toExponential(2)}` : ""}`);
-if (baseline === null) console.log("  scikit-learn baseline skipped: no .loopline/venv-trainer (see examples/external-trainer/README.md)");
+if (baseline === null) console.log("  scikit-learn baseline skipped: no .loopline/venv-trainer (make bench installs it: scripts/python-env.sh)");
 console.log(
   JSON.stringify({
     bench: "trainer",

@@ -24,6 +24,9 @@ step "local stack (infra/local/stack.sh up)"
 infra/local/stack.sh up
 step "migrations"
 pnpm exec tsx --conditions=@loopline/source packages/cli/src/main.ts migrate
+step "tools two tests run (promtool; the external trainer example's Python packages)"
+./scripts/promtool.sh
+./scripts/python-env.sh trainer examples/external-trainer/requirements.txt
 step "tests (unit + integration, node:test)"
 node scripts/run-tests.mjs all
 step "done in $(( $(date +%s) - started ))s"

@@ -4,14 +4,14 @@
 # root, and no Prometheus server registered as a system service. Nothing to do when it is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh # now, since, as_root
 target=.tools/bin/promtool
 [[ -x $target ]] && exit 0
 
-started=$EPOCHREALTIME
+started=$(now)
 echo "installing promtool from Debian's prometheus package (first run only)..."
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-as_root() { if [[ $EUID -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 # apt-get download needs the package lists; a machine that never ran apt-get update has none.
 if ! (cd "$work" && apt-get download prometheus >/dev/null 2>&1); then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
@@ -22,4 +22,4 @@ dpkg-deb -x "$work"/prometheus_*.deb "$work/root"
 mkdir -p .tools/bin
 install -m 755 "$work/root/usr/bin/promtool" "$target"
 "$target" --version | head -1
-awk -v a="$started" -v b="$EPOCHREALTIME" 'BEGIN { printf "installed in %.1fs\n", b - a }'
+echo "installed in $(since "$started")"

@@ -6,6 +6,7 @@
 # scikit-learn baselines).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh # now, since
 [[ $# -eq 2 ]] || { echo "usage: $0 NAME REQUIREMENTS" >&2; exit 2; }
 name=$1 requirements=$2
 [[ -f $requirements ]] || { echo "python-env: no file $requirements" >&2; exit 2; }
@@ -13,7 +14,7 @@ venv=.loopline/venv-$name
 stamp=$venv/.installed-requirements
 if [[ -f $stamp ]] && cmp -s "$stamp" "$requirements"; then exit 0; fi
 
-started=$EPOCHREALTIME
+started=$(now)
 echo "installing $requirements into $venv from PyPI (first run only)..."
 rm -rf "$venv"
 mkdir -p .loopline
@@ -24,4 +25,4 @@ if ! python3 -m venv "$venv" ||
   exit 1
 fi
 cp "$requirements" "$stamp"
-awk -v a="$started" -v b="$EPOCHREALTIME" 'BEGIN { printf "installed in %.1fs\n", b - a }'
+echo "installed in $(since "$started")"

@@ -12,6 +12,8 @@ set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_DIR="$(cd "$SCRIPT_DIR/../.." && pwd)"
+# shellcheck source=../../scripts/lib.sh
+. "$REPO_DIR/scripts/lib.sh" # now, since, as_root
 
 # Blank counts as unset, like the services' config modules.
 env_or() { local v="${!1:-}"; if [[ -n "$v" ]]; then printf '%s' "$v"; else printf '%s' "$2"; fi; }
@@ -26,7 +28,6 @@ CH_TCP_PORT="$(env_or LOOPLINE_CLICKHOUSE_TCP_PORT 9000)"
 KAFKA_HEAP="$(env_or LOOPLINE_KAFKA_HEAP 1g)"
 READY_TIMEOUT="$(env_or LOOPLINE_STACK_TIMEOUT 120)"
 HOST=127.0.0.1
-export LC_NUMERIC=C # "%.1f" and $EPOCHREALTIME agree on the decimal point
 
 COMPONENTS=(kafka redis clickhouse)
 KAFKA_DIR="$LOOPLINE_HOME/kafka"
@@ -36,14 +37,10 @@ KAFKA_LIBS="$LOOPLINE_HOME/cache/kafka-$KAFKA_VERSION/libs"
 
 say() { printf '%s\n' "$*"; }
 die() { printf 'stack: %s\n' "$*" >&2; exit 1; }
-now() { printf '%s' "$EPOCHREALTIME"; }
-since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1fs", b - a }'; }
 
 for port_var in KAFKA_PORT KAFKA_CONTROLLER_PORT REDIS_PORT CH_HTTP_PORT CH_TCP_PORT READY_TIMEOUT; do
   [[ "${!port_var}" =~ ^[0-9]+$ ]] || die "$port_var must be a number, got '${!port_var}'"
 done
-
-as_root() { if [[ $EUID -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 
 # ---------------------------------------------------------------------------------------------
 # Installing

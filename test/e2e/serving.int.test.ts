@@ -14,7 +14,8 @@ import {
   VersionStatus,
   type ModelRegistry,
 } from "@loopline/proto/gen/loopline/v1/registry_pb.js";
-import type { Client } from "@loopline/proto";
+import { createClient, type Client } from "@loopline/proto";
+import { GRPCInferenceService } from "@loopline/proto/gen/inference/grpc_service_pb.js";
 import { eventually, isolateStack } from "@loopline/testkit";
 import { startLoop } from "./stack.js";
 
@@ -84,6 +85,12 @@ test("events become features, and Predict answers from the promoted version; can
   await loop.registry.transitionStage({ model: "fraud", version: v2, toStage: Stage.CANARY, expectedStage: Stage.CANDIDATE, actor: "e2e", reason: "canary" });
   const v3 = await register(loop.registry, [-0.1, 0.0, 0.2], 0.05);
   await loop.registry.transitionStage({ model: "fraud", version: v3, toStage: Stage.SHADOW, expectedStage: Stage.CANDIDATE, actor: "e2e", reason: "shadow" });
+  // inference loads versions in the background, each on its own: the canary answering says
+  // nothing of the shadow. Wait for both as a Triton client would, with the Open Inference
+  // Protocol's ModelReady per version.
+  const oip = createClient(GRPCInferenceService, loop.inferenceAddress, { timeoutMs: 10_000 });
+  t.after(() => oip.close());
+  for (const version of [v2, v3]) await eventually(() => oip.modelReady({ name: "fraud", version }), (r) => r.ready, 60_000);
   const entities = Array.from({ length: 400 }, (_, i) => `card-${1000 + i}`);
   const batch = await eventually(
     () => loop.inference.predictBatch({ model: "fraud", entityIds: entities, requestId: "batch-1" }),

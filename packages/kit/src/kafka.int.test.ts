@@ -162,6 +162,32 @@ test("a batch that fails once is retried in place and nothing is skipped", async
   assert.deepEqual(done, ["1", "2", "3", "4"]);
 });
 
+test("a consumer kafkajs stops for good (an error it does not retry) restarts by itself and loses nothing", async (t) => {
+  const { s, topic, producer } = await topicWithProducer(t, "crash", 1);
+  await producer.send(topic, ["1", "2", "3"].map((value) => ({ value })));
+  const done: string[] = [];
+  let thrown = 0;
+  const consumer = s.kafka.createConsumer({
+    groupId: `${s.topicPrefix}g`,
+    topics: [topic],
+    maxAttempts: 1,
+    initialBackoffMs: 20,
+    handler: async (b) => {
+      // kafkajs retries most errors, but gives up on a TypeError (and on what Kafka calls
+      // non-retriable) and stops the consumer without restarting it.
+      if (thrown++ === 0) throw new TypeError("simulated bug on the first batch");
+      done.push(...b.records.map((r) => r.value?.toString() ?? ""));
+    },
+  });
+  t.after(() => consumer.close());
+  await consumer.start();
+  const deadline = Date.now() + 30_000;
+  while (done.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(done, ["1", "2", "3"]);
+  assert.equal(thrown, 2, "the failed batch came again once");
+  assert.deepEqual(await committedOnceAt(s, `${s.topicPrefix}g`, topic, "3"), [{ partition: 0, offset: "3" }]);
+});
+
 test("a dead letter keeps the original key, bytes and headers and carries the reason", async (t) => {
   const s = await isolateStack(t);
   const topic = `${s.topicPrefix}events`;

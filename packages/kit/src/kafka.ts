@@ -5,6 +5,7 @@ import {
   type Admin,
   type Batch,
   type Consumer,
+  type ConsumerRunConfig,
   type IHeaders,
   type LogEntry,
   type Message,
@@ -439,7 +440,10 @@ function createBatchConsumer(kafka: Kafka, baseLog: Logger, options: BatchConsum
   const consumed = m?.counter("loopline_consumer_records_total", "Records handled and committed", ["topic"]);
   const failures = m?.counter("loopline_consumer_handler_errors_total", "Batch handler failures (the batch is retried)", ["topic"]);
   const lagGauge = m?.gauge("loopline_consumer_lag_records", "Records behind the high watermark after the last batch", ["topic", "partition"]);
+  const restarts = m?.counter("loopline_consumer_restarts_total", "Consumer restarts after kafkajs stopped it on an error it does not retry", []);
   let stopping = false;
+  let restartTimer: NodeJS.Timeout | undefined;
+  let crashesInARow = 0;
   if (options.pipeline === true && Number.isFinite(maxAttempts)) throw new Error("a pipelined consumer retries a failed batch in place: leave maxAttempts at Infinity");
   // Pipelined mode: per partition, the work of the batch in its handler (settles when committed or
   // abandoned). A rebalance bumps the generation: work started before it neither runs nor commits.
@@ -481,12 +485,66 @@ function createBatchConsumer(kafka: Kafka, baseLog: Logger, options: BatchConsum
     // read in the group (and, unpipelined, moves kafkajs' fetch position past the batch).
     resolveOffset?.(lastOffset);
     await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(lastOffset) + 1n).toString() }]);
+    crashesInARow = 0;
     consumed?.inc({ topic: batch.topic }, records.length);
     lagGauge?.set({ topic: batch.topic, partition: String(batch.partition) }, lag);
   };
 
+  const runConfig: ConsumerRunConfig = {
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
+    eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
+      if (batch.messages.length === 0) return;
+      if (options.pipeline !== true) {
+        const running = () => !stopping && isRunning() && !isStale();
+        await handleAndCommit(batch, running, heartbeat, resolveOffset);
+        return;
+      }
+      const lane = `${batch.topic}|${batch.partition}`;
+      await inFlight.get(lane); // the batch before this one: committed, or abandoned by a stop or rebalance
+      const startedIn = generation;
+      const running = () => !stopping && generation === startedIn && isRunning();
+      if (!running()) return;
+      inFlight.set(
+        lane,
+        handleAndCommit(batch, running, heartbeat).catch((err: unknown) => {
+          // Not the handler (retried in place) but the commit: the next owner, or this consumer
+          // after its restart, re-reads from the last committed offset.
+          log.warn("pipelined batch not committed", { topic: batch.topic, partition: batch.partition, err });
+        }),
+      );
+      // Move kafkajs' fetch position past this batch so the next fetch starts now; nothing is
+      // committed until the handler has made this batch durable.
+      resolveOffset(batch.lastOffset());
+    },
+  };
+
+  // kafkajs restarts a crashed consumer only when the error is one it retries. On any other (a
+  // TypeError out of a handler, a group coordinator still missing after a broker restart, Kafka's
+  // UNKNOWN_SERVER_ERROR; kafkajs#1443, #1445) it disconnects and stays stopped, and the process
+  // would live on consuming nothing. Such a crash restarts it here, backing off while it repeats;
+  // nothing was committed past the last durable batch, so the restart re-reads from there.
+  const restartLater = (err: unknown) => {
+    if (stopping) return;
+    const delay = Math.min(maxBackoff, Math.max(initialBackoff, 1000) * 2 ** Math.min(crashesInARow++, 10));
+    log.error("consumer stopped by an error kafkajs does not retry; restarting it", { retryInMs: delay, err });
+    restartTimer = setTimeout(() => {
+      restartTimer = undefined;
+      if (stopping) return;
+      restarts?.inc();
+      consumer
+        .connect()
+        .then(() => consumer.run(runConfig))
+        .catch((e: unknown) => restartLater(e));
+    }, delay);
+  };
+
   return {
     start: async () => {
+      consumer.on(consumer.events.CRASH, (e) => {
+        if (!e.payload.restart) restartLater(e.payload.error);
+      });
       consumer.on(consumer.events.GROUP_JOIN, (e) => {
         generation++;
         if (options.onAssignment === undefined) return;
@@ -497,39 +555,12 @@ function createBatchConsumer(kafka: Kafka, baseLog: Logger, options: BatchConsum
       for (const topic of options.topics) {
         await consumer.subscribe({ topic, fromBeginning: options.fromBeginning ?? true });
       }
-      await consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
-        eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
-          if (batch.messages.length === 0) return;
-          if (options.pipeline !== true) {
-            const running = () => !stopping && isRunning() && !isStale();
-            await handleAndCommit(batch, running, heartbeat, resolveOffset);
-            return;
-          }
-          const lane = `${batch.topic}|${batch.partition}`;
-          await inFlight.get(lane); // the batch before this one: committed, or abandoned by a stop or rebalance
-          const startedIn = generation;
-          const running = () => !stopping && generation === startedIn && isRunning();
-          if (!running()) return;
-          inFlight.set(
-            lane,
-            handleAndCommit(batch, running, heartbeat).catch((err: unknown) => {
-              // Not the handler (retried in place) but the commit: the next owner, or this consumer
-              // after its restart, re-reads from the last committed offset.
-              log.warn("pipelined batch not committed", { topic: batch.topic, partition: batch.partition, err });
-            }),
-          );
-          // Move kafkajs' fetch position past this batch so the next fetch starts now; nothing is
-          // committed until the handler has made this batch durable.
-          resolveOffset(batch.lastOffset());
-        },
-      });
+      await consumer.run(runConfig);
       log.info("consumer running", { topics: options.topics });
     },
     close: async () => {
       stopping = true;
+      clearTimeout(restartTimer);
       await consumer.disconnect();
       await Promise.all(inFlight.values()); // handlers in hand finish; with stopping set, nothing more commits
       log.info("consumer closed");

@@ -65,7 +65,7 @@ bench: stack-up ## the benchmarks, baselines measured in the same run
 	@./scripts/python-env.sh trainer examples/external-trainer/requirements.txt
 	node --conditions=@loopline/source --import tsx bench/run.ts
 
-demo: stack-up build ## the fraud-detection demo through the whole loop (about 5 minutes; Ctrl-C stops it cleanly)
+demo: stack-up build ## the fraud-detection demo through the whole loop (about 3 minutes once installed; Ctrl-C stops it cleanly)
 	node --conditions=@loopline/source --import tsx demo/src/main.ts
 
 clean: ## remove build output (keeps .tools and .loopline)

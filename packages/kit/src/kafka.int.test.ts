@@ -188,6 +188,21 @@ test("a consumer kafkajs stops for good (an error it does not retry) restarts by
   assert.deepEqual(await committedOnceAt(s, `${s.topicPrefix}g`, topic, "3"), [{ partition: 0, offset: "3" }]);
 });
 
+test("a consumer with commit: false reads everything and leaves no offset in its group", async (t) => {
+  const { s, topic, producer } = await topicWithProducer(t, "nocommit", 1);
+  await producer.send(topic, ["1", "2", "3"].map((value) => ({ value })));
+  const got: ConsumedRecord[] = [];
+  const groupId = `${s.topicPrefix}g`;
+  const consumer = s.kafka.createConsumer({ groupId, topics: [topic], commit: false, handler: async (b) => void got.push(...b.records) });
+  t.after(() => consumer.close());
+  await consumer.start();
+  await collect(3, 30_000, got);
+  await producer.send(topic, [{ value: "4" }]);
+  await collect(4, 30_000, got);
+  assert.deepEqual(got.map((r) => r.value?.toString()), ["1", "2", "3", "4"], "each record once: the fetch position still moves on");
+  assert.deepEqual(await s.kafka.groupOffsets(groupId, topic), [{ partition: 0, offset: "-1" }]);
+});
+
 test("a dead letter keeps the original key, bytes and headers and carries the reason", async (t) => {
   const s = await isolateStack(t);
   const topic = `${s.topicPrefix}events`;

@@ -369,6 +369,13 @@ export interface BatchConsumerOptions {
    * ordered per partition. Needs maxAttempts left at Infinity (a batch is retried in place).
    */
   pipeline?: boolean;
+  /**
+   * Commits each batch's offsets once its handler resolves. Default true. False suits a reader that
+   * replays its topics from the start on every run under a throwaway group: it commits nothing,
+   * so once the group is empty Kafka deletes it at its next offsets cleanup (every 10 minutes by
+   * default) instead of keeping its offsets for a week.
+   */
+  commit?: boolean;
   /** Registers loopline_consumer_* metrics when given. */
   metrics?: Metrics;
   /**
@@ -484,7 +491,7 @@ function createBatchConsumer(kafka: Kafka, baseLog: Logger, options: BatchConsum
     // Commit only now: the handler has made the batch durable. The commit stores the next offset to
     // read in the group (and, unpipelined, moves kafkajs' fetch position past the batch).
     resolveOffset?.(lastOffset);
-    await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(lastOffset) + 1n).toString() }]);
+    if (options.commit !== false) await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(lastOffset) + 1n).toString() }]);
     crashesInARow = 0;
     consumed?.inc({ topic: batch.topic }, records.length);
     lagGauge?.set({ topic: batch.topic, partition: String(batch.partition) }, lag);
@@ -535,7 +542,7 @@ function createBatchConsumer(kafka: Kafka, baseLog: Logger, options: BatchConsum
       restarts?.inc();
       consumer
         .connect()
-        .then(() => consumer.run(runConfig))
+        .then(() => (stopping ? undefined : consumer.run(runConfig)))
         .catch((e: unknown) => restartLater(e));
     }, delay);
   };

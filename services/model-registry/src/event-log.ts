@@ -89,11 +89,13 @@ export function createKafkaEventLog(options: KafkaEventLogOptions): EventLog {
       // The kit retries the broker's metadata race right after CreateTopics.
       await kafka.ensureTopics(topicSpecs(options.topicPrefix, [topic]));
       producer = await kafka.createProducer();
-      // A fresh group per start: the registry always replays the whole topic, it never resumes.
+      // A fresh group per start: the registry always replays the whole topic, it never resumes,
+      // so it commits nothing and Kafka deletes the group soon after it stops.
       consumer = kafka.createConsumer({
         groupId: `loopline-model-registry.${randomBytes(6).toString("hex")}`,
         topics: [topic],
         fromBeginning: true,
+        commit: false,
         maxBytesPerPartition: 8 * 1024 * 1024,
         handler: async (batch) => {
           const events: ModelEvent[] = [];

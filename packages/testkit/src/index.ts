@@ -6,6 +6,8 @@ export { startPrivateRedis } from "./private-redis.js";
 export type { PrivateRedis, PrivateRedisOptions } from "./private-redis.js";
 export { startPrivateClickHouse } from "./private-clickhouse.js";
 export type { PrivateClickHouse } from "./private-clickhouse.js";
+export { startPrivateKafka } from "./private-kafka.js";
+export type { PrivateKafka } from "./private-kafka.js";
 export { eventually } from "./eventually.js";
 export type { EventuallyOptions } from "./eventually.js";
 export { freePort } from "./ports.js";

@@ -1,9 +1,9 @@
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./ports.js";
-import { restartableServer } from "./server-process.js";
+import { startFolderServer, type ServerSpec } from "./server-process.js";
 
 /**
  * A clickhouse-server of the test's own (Debian's binary, installed by infra/local) on free ports with
@@ -84,7 +84,7 @@ export async function startPrivateClickHouse(t?: { after(fn: () => Promise<void>
   await writeFile(join(dir, "config.xml"), configXml(dir, httpPort, tcpPort));
   await writeFile(join(dir, "users.xml"), USERS_XML);
   const url = `http://127.0.0.1:${httpPort}`;
-  const server = restartableServer({
+  const spec: ServerSpec = {
     name: `private clickhouse-server on ${httpPort}`,
     command: serverBinary(),
     args: [`--config-file=${join(dir, "config.xml")}`],
@@ -93,18 +93,7 @@ export async function startPrivateClickHouse(t?: { after(fn: () => Promise<void>
     ready: () => pinged(url),
     timeoutMs: START_TIMEOUT_MS,
     diagnose: async () => `${dir}/server.err.log ends:\n${await errorLogTail(dir)}`,
-  });
-  await server.start();
-  const handle: PrivateClickHouse = {
-    url,
-    httpPort,
-    kill: server.kill,
-    start: server.start,
-    close: async () => {
-      await server.kill();
-      await rm(dir, { recursive: true, force: true });
-    },
   };
-  t?.after(handle.close);
-  return handle;
+  const server = await startFolderServer(spec, dir, t);
+  return { url, httpPort, ...server };
 }

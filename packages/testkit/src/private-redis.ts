@@ -1,9 +1,9 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp } from "node:fs/promises";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./ports.js";
-import { restartableServer } from "./server-process.js";
+import { startFolderServer, type ServerSpec } from "./server-process.js";
 
 /** A redis-server of the test's own (Debian's binary, installed by infra/local), to stop and restart at will. */
 export interface PrivateRedis {
@@ -50,24 +50,13 @@ function pong(port: number): Promise<boolean> {
 export async function startPrivateRedis(t?: { after(fn: () => Promise<void>): void }, options: PrivateRedisOptions = {}): Promise<PrivateRedis> {
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), "loopline-redis-"));
-  const server = restartableServer({
+  const spec: ServerSpec = {
     name: `private redis-server on ${port}`,
     command: "redis-server",
     args: ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", ...(options.appendOnly === true ? ["--appendonly", "yes", "--appendfsync", "everysec"] : ["--appendonly", "no"])],
     ready: () => pong(port),
     timeoutMs: START_TIMEOUT_MS,
-  });
-  await server.start();
-  const handle: PrivateRedis = {
-    url: `redis://127.0.0.1:${port}`,
-    port,
-    kill: server.kill,
-    start: server.start,
-    close: async () => {
-      await server.kill();
-      await rm(dir, { recursive: true, force: true });
-    },
   };
-  t?.after(handle.close);
-  return handle;
+  const server = await startFolderServer(spec, dir, t);
+  return { url: `redis://127.0.0.1:${port}`, port, ...server };
 }

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:net";
 import { test } from "node:test";
-import { connectRedis, createRedis, silentLogger } from "@loopline/kit";
+import { connectRedis, createKafka, createRedis, silentLogger } from "@loopline/kit";
 import { freePort } from "./ports.js";
+import { startPrivateKafka } from "./private-kafka.js";
 import { startPrivateRedis } from "./private-redis.js";
 import { spawnUntilReady } from "./server-process.js";
 
@@ -57,4 +58,17 @@ test("redis-server on a taken port fails the start at once with redis's own reas
     },
   );
   assert.ok(Date.now() - started < 30_000);
+});
+
+test("private kafka keeps what it acknowledged across a kill, and answers again on the same port", async (t) => {
+  const broker = await startPrivateKafka(t);
+  const kafka = createKafka({ brokers: broker.brokers, clientId: "private-kafka-test", logger: silentLogger, clientLogLevel: "error" });
+  t.after(() => kafka.close());
+  await kafka.ensureTopics([{ topic: "survives", partitions: 1 }]);
+  const producer = await kafka.createProducer();
+  await producer.send("survives", [{ value: "a" }, { value: "b" }]);
+  await producer.close();
+  await broker.kill();
+  await broker.start();
+  assert.deepEqual(await kafka.topicEndOffsets("survives"), [{ partition: 0, offset: "2" }]);
 });

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { rm } from "node:fs/promises";
 
 /** How to start a server a test owns, and how to know it is ready. */
 export interface ServerSpec {
@@ -93,4 +94,25 @@ export function restartableServer(spec: ServerSpec): RestartableServer {
       await r?.kill();
     },
   };
+}
+
+/** A started server of a test's own that keeps its files in a folder of its own. */
+export interface FolderServer extends RestartableServer {
+  /** Kills it and removes its folder. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a server whose files live in `dir`; its `close` (kill, then remove the folder) runs
+ * after the test when `t` is given.
+ */
+export async function startFolderServer(spec: ServerSpec, dir: string, t?: { after(fn: () => Promise<void>): void }): Promise<FolderServer> {
+  const server = restartableServer(spec);
+  await server.start();
+  const close = async () => {
+    await server.kill();
+    await rm(dir, { recursive: true, force: true });
+  };
+  t?.after(close);
+  return { ...server, close };
 }

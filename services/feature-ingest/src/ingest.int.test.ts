@@ -4,10 +4,10 @@ import { fileURLToPath } from "node:url";
 import { test } from "node:test";
 import { fromBinary } from "@bufbuild/protobuf";
 import { builtinRegistry, compareEvents, replayEvents, type Event } from "@loopline/features";
-import { UnavailableError, createMetrics, silentLogger, type ConsumedRecord, type KafkaProducer, type OutgoingRecord } from "@loopline/kit";
+import { UnavailableError, createKafka, createMetrics, silentLogger, type ConsumedRecord, type KafkaProducer, type OutgoingRecord } from "@loopline/kit";
 import { fromFeatureValue } from "@loopline/proto";
 import { FeatureUpdateSchema } from "@loopline/proto/gen/loopline/v1/features_pb.js";
-import { isolateStack, startPrivateRedis, type IsolatedStack } from "@loopline/testkit";
+import { isolateStack, startPrivateKafka, startPrivateRedis, type IsolatedStack } from "@loopline/testkit";
 import { loadFeatureIngestConfig } from "./config.js";
 import { createFeatureIngestService } from "./service.js";
 
@@ -257,6 +257,44 @@ test("Redis down mid-stream: feature-ingest holds its offsets, resumes by itself
   await sendRecords(producer, eventsTopic, records, 2 * third);
   await waitForCommitted(s, group, eventsTopic, 90_000);
   assert.equal((await fetch(`http://127.0.0.1:${service.adminPort}/readyz`)).status, 200, "ready again");
+  await assertFeaturesEqualReplay(s, events);
+});
+
+test("Kafka killed mid-stream: feature-ingest rides out the outage by itself, and the features equal a clean replay", async (t) => {
+  // A broker of the test's own, killed while a third of the stream is still being worked on: the
+  // service's consumer and producer retry until it is back, nothing is committed that was not
+  // published, and a publish that was written but not acknowledged only repeats an update.
+  const base = await isolateStack(t);
+  // Closed in reverse, the broker last: a kafkajs client closed after its broker died keeps
+  // retrying the connection in the background for minutes, and the test process with it.
+  const closers: (() => Promise<void>)[] = [];
+  t.after(async () => {
+    for (const close of closers.reverse()) await close();
+  });
+  const broker = await startPrivateKafka();
+  closers.push(broker.close);
+  const kafka = createKafka({ brokers: broker.brokers, clientId: `test-${base.id}`, logger: silentLogger, clientLogLevel: "error" });
+  closers.push(() => kafka.close());
+  const s: IsolatedStack = { ...base, kafka, endpoints: { ...base.endpoints, kafkaBrokers: broker.brokers } };
+  const eventsTopic = `${s.topicPrefix}events`;
+  const group = `${s.topicPrefix}ingest`;
+  const { records, events } = makeStream(47);
+  const config = loadFeatureIngestConfig({ ...ingestEnv(s), LOOPLINE_FEATURE_INGEST_FOLD_EVENTS: "60" });
+  const service = createFeatureIngestService(config, { logger: silentLogger, metrics: createMetrics({ service: "feature-ingest", defaultMetrics: false }) });
+  await service.start();
+  closers.push(() => service.close());
+  const producer = await s.kafka.createProducer();
+  closers.push(() => producer.close());
+  const third = Math.floor(records.length / 3);
+  await sendRecords(producer, eventsTopic, records, 0, third);
+  await waitForCommitted(s, group, eventsTopic, 60_000);
+
+  await sendRecords(producer, eventsTopic, records, third, 2 * third);
+  await broker.kill();
+  await new Promise((r) => setTimeout(r, 3000));
+  await broker.start();
+  await sendRecords(producer, eventsTopic, records, 2 * third);
+  await waitForCommitted(s, group, eventsTopic, 120_000);
   await assertFeaturesEqualReplay(s, events);
 });
 

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test, type TestContext } from "node:test";
 import { isolateStack, type IsolatedStack } from "@loopline/testkit";
 import { DLQ_HEADERS, publishDeadLetters, type ConsumedRecord } from "./kafka.js";
+import { createMetrics } from "./metrics.js";
 import { dlqTopic } from "./topics.js";
 
 // Integration: talks to the real Kafka broker started by infra/local.
@@ -167,9 +168,11 @@ test("a consumer kafkajs stops for good (an error it does not retry) restarts by
   await producer.send(topic, ["1", "2", "3"].map((value) => ({ value })));
   const done: string[] = [];
   let thrown = 0;
+  const metrics = createMetrics({ service: "test", defaultMetrics: false });
   const consumer = s.kafka.createConsumer({
     groupId: `${s.topicPrefix}g`,
     topics: [topic],
+    metrics,
     maxAttempts: 1,
     initialBackoffMs: 20,
     handler: async (b) => {
@@ -185,6 +188,7 @@ test("a consumer kafkajs stops for good (an error it does not retry) restarts by
   while (done.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   assert.deepEqual(done, ["1", "2", "3"]);
   assert.equal(thrown, 2, "the failed batch came again once");
+  assert.match(await metrics.registry.metrics(), /^loopline_consumer_restarts_total\{service="test"\} 1$/m);
   assert.deepEqual(await committedOnceAt(s, `${s.topicPrefix}g`, topic, "3"), [{ partition: 0, offset: "3" }]);
 });
 

@@ -512,9 +512,13 @@ function createBatchConsumer(kafka: Kafka, baseLog: Logger, options: BatchConsum
         return;
       }
       const lane = `${batch.topic}|${batch.partition}`;
+      // The generation this batch was fetched in, read before waiting: a batch that waited here
+      // through a rejoin comes from a fetch position the rejoin has since reset to the committed
+      // offset. Handled, it would commit past records not yet handled again; the new generation
+      // fetches it afresh instead.
+      const fetchedIn = generation;
       await inFlight.get(lane); // the batch before this one: committed, or abandoned by a stop or rebalance
-      const startedIn = generation;
-      const running = () => !stopping && generation === startedIn && isRunning();
+      const running = () => !stopping && generation === fetchedIn && isRunning();
       if (!running()) return;
       inFlight.set(
         lane,

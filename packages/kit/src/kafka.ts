@@ -254,16 +254,47 @@ export interface KafkaProducer {
   close(): Promise<void>;
 }
 
-async function createProducer(kafka: Kafka, log: Logger, options: ProducerOptions): Promise<KafkaProducer> {
+/**
+ * Kafka error types after which an idempotent producer's id and sequence numbers are of no more
+ * use: the broker has lost or refuses the producer's state. kafkajs keeps both, so every later send
+ * of that producer fails the same way. Exported for its test.
+ */
+export function lostProducerState(err: unknown): boolean {
+  for (let e = err as { type?: unknown; cause?: unknown } | undefined, depth = 0; e !== undefined && e !== null && depth < 8; e = e.cause as typeof e, depth++) {
+    if (e.type === "OUT_OF_ORDER_SEQUENCE_NUMBER" || e.type === "UNKNOWN_PRODUCER_ID" || e.type === "INVALID_PRODUCER_EPOCH") return true;
+  }
+  return false;
+}
+
+/** The producer createKafka hands out; exported for its test, which gives it a stand-in for kafkajs. */
+export async function createProducer(kafka: Pick<Kafka, "producer">, log: Logger, options: ProducerOptions): Promise<KafkaProducer> {
   // Idempotence needs acks=-1 and, in kafkajs, one in-flight request per broker to keep sequence
   // numbers gapless; batching many records per request is how throughput is kept.
-  const producer: Producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    createPartitioner: Partitioners.DefaultPartitioner,
-    allowAutoTopicCreation: false,
-  });
+  const make = (): Producer =>
+    kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      allowAutoTopicCreation: false,
+    });
+  let producer = make();
   await producer.connect();
+  // A broker forgets a producer idle past producer.id.expiration.ms (a day by default) and can lose
+  // its state when killed mid-request; it then answers OUT_OF_ORDER_SEQUENCE_NUMBER to every send
+  // (seen in feature-ingest's broker-kill test: one partition stuck for good). The failed send
+  // still fails, so its caller retries it, and a new producer (new id, sequences from 0) takes over.
+  let replacing: Promise<void> | undefined;
+  const replace = (failed: Producer): Promise<void> => {
+    if (failed !== producer) return replacing ?? Promise.resolve(); // replaced already
+    replacing ??= (async () => {
+      const fresh = make();
+      await fresh.connect();
+      producer = fresh;
+      log.warn("the broker lost this producer's idempotence state; a new producer takes over");
+      failed.disconnect().catch((err: unknown) => log.debug("old producer did not disconnect cleanly", { err }));
+    })().finally(() => (replacing = undefined));
+    return replacing;
+  };
   const compression = options.compression === "gzip" ? 1 : 0;
   const maxBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
   // Hot path: one message per published record (feature-ingest publishes one per event). Optional
@@ -276,17 +307,19 @@ async function createProducer(kafka: Kafka, log: Logger, options: ProducerOption
       if (r.timestamp !== undefined) m.timestamp = String(r.timestamp);
       return m;
     });
-  const wrap = async (what: () => Promise<unknown>): Promise<void> => {
+  const wrap = async (what: (p: Producer) => Promise<unknown>): Promise<void> => {
+    const p = producer;
     try {
-      await what();
+      await what(p);
     } catch (err) {
+      if (lostProducerState(err)) await replace(p).catch((e: unknown) => log.warn("could not start a new producer yet", { err: e }));
       throw new UnavailableError("kafka", `publish failed: ${describeError(err).message}`, { cause: err });
     }
   };
   return {
     send: async (topic, records) => {
       for (const chunk of splitBySize(records, maxBytes, recordBytes)) {
-        await wrap(() => producer.send({ topic, acks: -1, compression, messages: toMessages(chunk) }));
+        await wrap((p) => p.send({ topic, acks: -1, compression, messages: toMessages(chunk) }));
       }
     },
     sendBatch: async (batches) => {
@@ -299,12 +332,13 @@ async function createProducer(kafka: Kafka, log: Logger, options: ProducerOption
           if (list === undefined) byTopic.set(topic, [record]);
           else list.push(record);
         }
-        await wrap(() =>
-          producer.sendBatch({ acks: -1, compression, topicMessages: [...byTopic].map(([topic, recs]) => ({ topic, messages: toMessages(recs) })) }),
+        await wrap((p) =>
+          p.sendBatch({ acks: -1, compression, topicMessages: [...byTopic].map(([topic, recs]) => ({ topic, messages: toMessages(recs) })) }),
         );
       }
     },
     close: async () => {
+      await replacing?.catch(() => undefined);
       await producer.disconnect();
       log.debug("producer closed");
     },

@@ -279,10 +279,11 @@ export async function createProducer(kafka: Pick<Kafka, "producer">, log: Logger
     });
   let producer = make();
   await producer.connect();
-  // A broker forgets a producer idle past producer.id.expiration.ms (a day by default) and can lose
-  // its state when killed mid-request; it then answers OUT_OF_ORDER_SEQUENCE_NUMBER to every send
-  // (seen in feature-ingest's broker-kill test: one partition stuck for good). The failed send
-  // still fails, so its caller retries it, and a new producer (new id, sequences from 0) takes over.
+  // A broker killed mid-request can come back out of step with the producer's sequence numbers and
+  // answer OUT_OF_ORDER_SEQUENCE_NUMBER to every later send (seen in feature-ingest's broker-kill
+  // test: one partition stuck for good). The failed send still fails, so its caller retries it, and
+  // a new producer (new id, sequences from 0) takes over. (A producer id the broker expired after
+  // producer.id.expiration.ms is not such a case: Kafka 4.3 accepted the next send, tried here.)
   let replacing: Promise<void> | undefined;
   const replace = (failed: Producer): Promise<void> => {
     if (failed !== producer) return replacing ?? Promise.resolve(); // replaced already

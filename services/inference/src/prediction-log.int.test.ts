@@ -5,7 +5,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { createKafka, looplineTopicSpecs, silentLogger, topicName } from "@loopline/kit";
 import { PredictionRecordSchema, Route, type PredictionRecord } from "@loopline/proto/gen/loopline/v1/predictions_pb.js";
 import { InputEncoding, Stage } from "@loopline/proto/gen/loopline/v1/registry_pb.js";
-import { isolateStack } from "@loopline/testkit";
+import { isolateStack, startPrivateKafka } from "@loopline/testkit";
 import { loadInferenceConfig } from "./config.js";
 import { createFolderSource } from "./folder-source.js";
 import { createInferenceService } from "./service.js";
@@ -84,4 +84,68 @@ test("every prediction reaches loopline.predictions as a protobuf record keyed b
   }
   const routes = new Set(got.map((r) => r.route));
   assert.deepEqual([...routes].sort(), [Route.PRODUCTION, Route.CANARY, Route.SHADOW].sort());
+});
+
+test("Kafka killed while answering: every answer still comes, and every record reaches the topic once the broker is back", { timeout: 180_000 }, async (t) => {
+  // A broker of the test's own. Closed last: kafkajs clients closed after their broker died keep
+  // retrying in the background and hold the test process open.
+  const closers: (() => Promise<void>)[] = [];
+  t.after(async () => {
+    for (const close of closers.reverse()) await close();
+  });
+  const broker = await startPrivateKafka();
+  closers.push(broker.close);
+  const kafka = createKafka({ brokers: broker.brokers, clientId: "inference-outage", logger: silentLogger, clientLogLevel: "error" });
+  closers.push(() => kafka.close());
+  const prefix = "outage.";
+  const predictions = topicName(prefix, "predictions");
+  // Made up front, as a deployment's topics are: the reader below subscribes to it.
+  await kafka.ensureTopics(looplineTopicSpecs(prefix, 1).filter((s) => s.topic === predictions));
+
+  const folder = await createModelFolder();
+  closers.push(() => folder.cleanup());
+  const signature = { inputTensor: "x", inputs: [{ featureRef: "v:a", encoding: InputEncoding.NUMBER }], scoreOutput: "logit", scoreIndex: 0, threshold: 0 };
+  await folder.write("m", "1", linearSigmoidModel({ weights: [1], bias: 0 }), { stage: Stage.PRODUCTION, signature });
+  const config = loadInferenceConfig({
+    LOOPLINE_KAFKA_BROKERS: broker.brokers.join(","),
+    LOOPLINE_TOPIC_PREFIX: prefix,
+    LOOPLINE_INFERENCE_HOST: "127.0.0.1",
+    LOOPLINE_INFERENCE_PORT: "0",
+    LOOPLINE_INFERENCE_ADMIN_PORT: "0",
+    LOOPLINE_INFERENCE_LOG_FLUSH_INTERVAL: "20ms",
+  });
+  const entities = Array.from({ length: 30 }, (_, i) => `ent-${i}`);
+  const store = createFakeFeatureStore(Object.fromEntries(entities.map((e, i) => [e, { "v:a": i }])));
+  const service = createInferenceService(config, {
+    logger: silentLogger,
+    modelSource: createFolderSource({ root: folder.root, pollIntervalMs: 0, logger: silentLogger }),
+    getOnlineFeatures: store.call,
+    kafka: createKafka({ brokers: broker.brokers, clientId: "inference", logger: silentLogger, clientLogLevel: "error" }),
+  });
+  await service.start();
+  closers.push(() => service.close());
+  await service.modelsReady();
+  const client = createClient(Inference, `127.0.0.1:${service.port}`, { timeoutMs: 10_000 });
+  closers.push(async () => client.close());
+  const ask = (from: number, to: number) => Promise.all(entities.slice(from, to).map((entityId) => client.predict({ model: "m", entityId, requestId: `req-${entityId}` })));
+
+  await ask(0, 10);
+  await broker.kill();
+  const during = await ask(10, 20);
+  assert.equal(during.length, 10, "answers do not wait for Kafka");
+  await broker.start();
+  await ask(20, 30);
+
+  const got = new Set<string>();
+  const reader = kafka.createConsumer({
+    groupId: "outage-reader",
+    topics: [predictions],
+    handler: async (batch) => {
+      for (const r of batch.records) got.add(fromBinary(PredictionRecordSchema, r.value ?? new Uint8Array()).requestId);
+    },
+  });
+  closers.push(() => reader.close());
+  await reader.start();
+  for (let i = 0; i < 600 && got.size < entities.length; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual([...got].sort(), entities.map((e) => `req-${e}`).sort(), "every prediction logged, those made while Kafka was down included");
 });

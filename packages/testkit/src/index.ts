@@ -8,6 +8,7 @@ export { startPrivateClickHouse } from "./private-clickhouse.js";
 export type { PrivateClickHouse } from "./private-clickhouse.js";
 export { startPrivateKafka } from "./private-kafka.js";
 export type { PrivateKafka } from "./private-kafka.js";
+export { cleanupInReverse } from "./cleanup.js";
 export { eventually } from "./eventually.js";
 export type { EventuallyOptions } from "./eventually.js";
 export { freePort } from "./ports.js";

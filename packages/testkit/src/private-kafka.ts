@@ -93,7 +93,11 @@ async function answers(broker: string): Promise<boolean> {
   }
 }
 
-/** Starts a private Kafka broker on free ports; register `close` with t.after (done when `t` is given). */
+/**
+ * Starts a private Kafka broker on free ports; `close` runs after the test when `t` is given. A
+ * test that closes kafkajs clients of the broker after the test registers them and `close` with
+ * cleanupInReverse instead, so the broker stops after them.
+ */
 export async function startPrivateKafka(t?: { after(fn: () => Promise<void>): void }): Promise<PrivateKafka> {
   const libs = kafkaLibs();
   const port = await freePort();

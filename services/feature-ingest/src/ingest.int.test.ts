@@ -7,7 +7,7 @@ import { builtinRegistry, compareEvents, replayEvents, type Event } from "@loopl
 import { UnavailableError, createKafka, createLogger, createMetrics, silentLogger, type ConsumedRecord, type KafkaProducer, type OutgoingRecord } from "@loopline/kit";
 import { fromFeatureValue } from "@loopline/proto";
 import { FeatureUpdateSchema } from "@loopline/proto/gen/loopline/v1/features_pb.js";
-import { isolateStack, startPrivateKafka, startPrivateRedis, type IsolatedStack } from "@loopline/testkit";
+import { cleanupInReverse, isolateStack, startPrivateKafka, startPrivateRedis, type IsolatedStack } from "@loopline/testkit";
 import { loadFeatureIngestConfig } from "./config.js";
 import { createFeatureIngestService } from "./service.js";
 
@@ -265,16 +265,11 @@ test("Kafka killed mid-stream: feature-ingest rides out the outage by itself, an
   // service's consumer and producer retry until it is back, nothing is committed that was not
   // published, and a publish that was written but not acknowledged only repeats an update.
   const base = await isolateStack(t);
-  // Closed in reverse, the broker last: a kafkajs client closed after its broker died keeps
-  // retrying the connection in the background for minutes, and the test process with it.
-  const closers: (() => Promise<void>)[] = [];
-  t.after(async () => {
-    for (const close of closers.reverse()) await close();
-  });
+  const later = cleanupInReverse(t); // the broker closes last, after its clients
   const broker = await startPrivateKafka();
-  closers.push(broker.close);
+  later(broker.close);
   const kafka = createKafka({ brokers: broker.brokers, clientId: `test-${base.id}`, logger: silentLogger, clientLogLevel: "error" });
-  closers.push(() => kafka.close());
+  later(() => kafka.close());
   const s: IsolatedStack = { ...base, kafka, endpoints: { ...base.endpoints, kafkaBrokers: broker.brokers } };
   const eventsTopic = `${s.topicPrefix}events`;
   const group = `${s.topicPrefix}ingest`;
@@ -288,9 +283,9 @@ test("Kafka killed mid-stream: feature-ingest rides out the outage by itself, an
   const logger = createLogger({ name: "feature-ingest", level: "info", write: (line) => void logLines.push(line) });
   const service = createFeatureIngestService(config, { logger, metrics: createMetrics({ service: "feature-ingest", defaultMetrics: false }) });
   await service.start();
-  closers.push(() => service.close());
+  later(() => service.close());
   const producer = await s.kafka.createProducer();
-  closers.push(() => producer.close());
+  later(() => producer.close());
   const third = Math.floor(records.length / 3);
   await sendRecords(producer, eventsTopic, records, 0, third);
   await waitForCommitted(s, group, eventsTopic, 60_000);

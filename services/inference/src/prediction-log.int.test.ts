@@ -5,7 +5,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { createKafka, looplineTopicSpecs, silentLogger, topicName } from "@loopline/kit";
 import { PredictionRecordSchema, Route, type PredictionRecord } from "@loopline/proto/gen/loopline/v1/predictions_pb.js";
 import { InputEncoding, Stage } from "@loopline/proto/gen/loopline/v1/registry_pb.js";
-import { isolateStack, startPrivateKafka } from "@loopline/testkit";
+import { cleanupInReverse, isolateStack, startPrivateKafka } from "@loopline/testkit";
 import { loadInferenceConfig } from "./config.js";
 import { createFolderSource } from "./folder-source.js";
 import { createInferenceService } from "./service.js";
@@ -87,23 +87,19 @@ test("every prediction reaches loopline.predictions as a protobuf record keyed b
 });
 
 test("Kafka killed while answering: every answer still comes, and every record reaches the topic once the broker is back", { timeout: 180_000 }, async (t) => {
-  // A broker of the test's own. Closed last: kafkajs clients closed after their broker died keep
-  // retrying in the background and hold the test process open.
-  const closers: (() => Promise<void>)[] = [];
-  t.after(async () => {
-    for (const close of closers.reverse()) await close();
-  });
+  // A broker of the test's own, closed last, after its clients.
+  const later = cleanupInReverse(t);
   const broker = await startPrivateKafka();
-  closers.push(broker.close);
+  later(broker.close);
   const kafka = createKafka({ brokers: broker.brokers, clientId: "inference-outage", logger: silentLogger, clientLogLevel: "error" });
-  closers.push(() => kafka.close());
+  later(() => kafka.close());
   const prefix = "outage.";
   const predictions = topicName(prefix, "predictions");
   // Made up front, as a deployment's topics are: the reader below subscribes to it.
   await kafka.ensureTopics(looplineTopicSpecs(prefix, 1).filter((s) => s.topic === predictions));
 
   const folder = await createModelFolder();
-  closers.push(() => folder.cleanup());
+  later(() => folder.cleanup());
   const signature = { inputTensor: "x", inputs: [{ featureRef: "v:a", encoding: InputEncoding.NUMBER }], scoreOutput: "logit", scoreIndex: 0, threshold: 0 };
   await folder.write("m", "1", linearSigmoidModel({ weights: [1], bias: 0 }), { stage: Stage.PRODUCTION, signature });
   const config = loadInferenceConfig({
@@ -123,10 +119,10 @@ test("Kafka killed while answering: every answer still comes, and every record r
     kafka: createKafka({ brokers: broker.brokers, clientId: "inference", logger: silentLogger, clientLogLevel: "error" }),
   });
   await service.start();
-  closers.push(() => service.close());
+  later(() => service.close());
   await service.modelsReady();
   const client = createClient(Inference, `127.0.0.1:${service.port}`, { timeoutMs: 10_000 });
-  closers.push(async () => client.close());
+  later(async () => client.close());
   const ask = (from: number, to: number) => Promise.all(entities.slice(from, to).map((entityId) => client.predict({ model: "m", entityId, requestId: `req-${entityId}` })));
 
   await ask(0, 10);
@@ -144,7 +140,7 @@ test("Kafka killed while answering: every answer still comes, and every record r
       for (const r of batch.records) got.add(fromBinary(PredictionRecordSchema, r.value ?? new Uint8Array()).requestId);
     },
   });
-  closers.push(() => reader.close());
+  later(() => reader.close());
   await reader.start();
   for (let i = 0; i < 600 && got.size < entities.length; i++) await new Promise((r) => setTimeout(r, 100));
   assert.deepEqual([...got].sort(), entities.map((e) => `req-${e}`).sort(), "every prediction logged, those made while Kafka was down included");

@@ -14,6 +14,30 @@ import { Inference } from "@loopline/proto/gen/loopline/v1/inference_pb.js";
 import { createFakeFeatureStore, createModelFolder } from "./testing/harness.js";
 import { linearSigmoidModel } from "./testing/onnx-models.js";
 
+const signature = { inputTensor: "x", inputs: [{ featureRef: "v:a", encoding: InputEncoding.NUMBER }], scoreOutput: "logit", scoreIndex: 0, threshold: 0 };
+
+/** An inference service on the models in `folder`, logging to `brokers` under `prefix`; feature v:a of entity i is i. */
+async function startInference(folder: { root: string }, entities: readonly string[], brokers: string[], prefix: string, clientId: string) {
+  const config = loadInferenceConfig({
+    LOOPLINE_KAFKA_BROKERS: brokers.join(","),
+    LOOPLINE_TOPIC_PREFIX: prefix,
+    LOOPLINE_INFERENCE_HOST: "127.0.0.1",
+    LOOPLINE_INFERENCE_PORT: "0",
+    LOOPLINE_INFERENCE_ADMIN_PORT: "0",
+    LOOPLINE_INFERENCE_LOG_FLUSH_INTERVAL: "20ms",
+  });
+  const store = createFakeFeatureStore(Object.fromEntries(entities.map((e, i) => [e, { "v:a": i }])));
+  const service = createInferenceService(config, {
+    logger: silentLogger,
+    modelSource: createFolderSource({ root: folder.root, pollIntervalMs: 0, logger: silentLogger }),
+    getOnlineFeatures: store.call,
+    kafka: createKafka({ brokers, clientId, logger: silentLogger, clientLogLevel: "error" }),
+  });
+  await service.start();
+  await service.modelsReady();
+  return service;
+}
+
 test("every prediction reaches loopline.predictions as a protobuf record keyed by entity, with its route", { timeout: 120_000 }, async (t) => {
   const stack = await isolateStack(t);
   const predictions = topicName(stack.topicPrefix, "predictions");
@@ -21,29 +45,12 @@ test("every prediction reaches loopline.predictions as a protobuf record keyed b
 
   const folder = await createModelFolder();
   t.after(() => folder.cleanup());
-  const signature = { inputTensor: "x", inputs: [{ featureRef: "v:a", encoding: InputEncoding.NUMBER }], scoreOutput: "logit", scoreIndex: 0, threshold: 0 };
   await folder.write("m", "1", linearSigmoidModel({ weights: [1], bias: 0 }), { stage: Stage.PRODUCTION, signature });
   await folder.write("m", "2", linearSigmoidModel({ weights: [1], bias: 10 }), { stage: Stage.CANARY, signature, serving: { canaryPercent: 50 } });
   await folder.write("m", "3", linearSigmoidModel({ weights: [1], bias: 100 }), { stage: Stage.SHADOW, signature });
 
-  const config = loadInferenceConfig({
-    LOOPLINE_KAFKA_BROKERS: stack.endpoints.kafkaBrokers.join(","),
-    LOOPLINE_TOPIC_PREFIX: stack.topicPrefix,
-    LOOPLINE_INFERENCE_HOST: "127.0.0.1",
-    LOOPLINE_INFERENCE_PORT: "0",
-    LOOPLINE_INFERENCE_ADMIN_PORT: "0",
-    LOOPLINE_INFERENCE_LOG_FLUSH_INTERVAL: "20ms",
-  });
   const entities = Array.from({ length: 20 }, (_, i) => `ent-${i}`);
-  const store = createFakeFeatureStore(Object.fromEntries(entities.map((e, i) => [e, { "v:a": i }])));
-  const service = createInferenceService(config, {
-    logger: silentLogger,
-    modelSource: createFolderSource({ root: folder.root, pollIntervalMs: 0, logger: silentLogger }),
-    getOnlineFeatures: store.call,
-    kafka: createKafka({ brokers: stack.endpoints.kafkaBrokers, clientId: `inference-${stack.id}`, logger: silentLogger, clientLogLevel: "error" }),
-  });
-  await service.start();
-  await service.modelsReady();
+  const service = await startInference(folder, entities, stack.endpoints.kafkaBrokers, stack.topicPrefix, `inference-${stack.id}`);
   const client = createClient(Inference, `127.0.0.1:${service.port}`, { timeoutMs: 10_000 });
   const answers = await Promise.all(entities.map((entityId) => client.predict({ model: "m", entityId, requestId: `req-${entityId}` })));
   client.close();
@@ -100,27 +107,10 @@ test("Kafka killed while answering: every answer still comes, and every record r
 
   const folder = await createModelFolder();
   later(() => folder.cleanup());
-  const signature = { inputTensor: "x", inputs: [{ featureRef: "v:a", encoding: InputEncoding.NUMBER }], scoreOutput: "logit", scoreIndex: 0, threshold: 0 };
   await folder.write("m", "1", linearSigmoidModel({ weights: [1], bias: 0 }), { stage: Stage.PRODUCTION, signature });
-  const config = loadInferenceConfig({
-    LOOPLINE_KAFKA_BROKERS: broker.brokers.join(","),
-    LOOPLINE_TOPIC_PREFIX: prefix,
-    LOOPLINE_INFERENCE_HOST: "127.0.0.1",
-    LOOPLINE_INFERENCE_PORT: "0",
-    LOOPLINE_INFERENCE_ADMIN_PORT: "0",
-    LOOPLINE_INFERENCE_LOG_FLUSH_INTERVAL: "20ms",
-  });
   const entities = Array.from({ length: 30 }, (_, i) => `ent-${i}`);
-  const store = createFakeFeatureStore(Object.fromEntries(entities.map((e, i) => [e, { "v:a": i }])));
-  const service = createInferenceService(config, {
-    logger: silentLogger,
-    modelSource: createFolderSource({ root: folder.root, pollIntervalMs: 0, logger: silentLogger }),
-    getOnlineFeatures: store.call,
-    kafka: createKafka({ brokers: broker.brokers, clientId: "inference", logger: silentLogger, clientLogLevel: "error" }),
-  });
-  await service.start();
+  const service = await startInference(folder, entities, broker.brokers, prefix, "inference");
   later(() => service.close());
-  await service.modelsReady();
   const client = createClient(Inference, `127.0.0.1:${service.port}`, { timeoutMs: 10_000 });
   later(async () => client.close());
   const ask = (from: number, to: number) => Promise.all(entities.slice(from, to).map((entityId) => client.predict({ model: "m", entityId, requestId: `req-${entityId}` })));

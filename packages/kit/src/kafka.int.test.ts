@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { test, type TestContext } from "node:test";
-import { isolateStack, type IsolatedStack } from "@loopline/testkit";
-import { DLQ_HEADERS, publishDeadLetters, type ConsumedRecord } from "./kafka.js";
+import { cleanupInReverse, eventually, isolateStack, startPrivateKafka, type IsolatedStack } from "@loopline/testkit";
+import { Kafka, logLevel } from "kafkajs";
+import { createKafka, DLQ_HEADERS, publishDeadLetters, type ConsumedRecord } from "./kafka.js";
+import { createLogger } from "./log.js";
 import { createMetrics } from "./metrics.js";
 import { dlqTopic } from "./topics.js";
 
@@ -190,6 +192,51 @@ test("a consumer kafkajs stops for good (an error it does not retry) restarts by
   assert.equal(thrown, 2, "the failed batch came again once");
   assert.match(await metrics.registry.metrics(), /^loopline_consumer_restarts_total\{service="test"\} 1$/m);
   assert.deepEqual(await committedOnceAt(s, `${s.topicPrefix}g`, topic, "3"), [{ partition: 0, offset: "3" }]);
+});
+
+test("after an outage long enough for kafkajs to restart the consumer, it rejoins its group as the same member", async (t) => {
+  // The restarted consumer could not leave the group while the broker was down, so the restarted
+  // broker still counts its old member in. Joined as a new member, the group would wait a whole
+  // session timeout for the old one to expire (30 s of consuming nothing); rejoined under its old
+  // member id (patches/kafkajs@2.2.4.patch), it goes on at once.
+  const later = cleanupInReverse(t); // the broker closes last, after its clients
+  const broker = await startPrivateKafka();
+  later(broker.close);
+  const kafkajsLog: string[] = [];
+  const logger = createLogger({ name: "test", level: "error", write: (line) => void kafkajsLog.push(line) });
+  const kafka = createKafka({ brokers: broker.brokers, clientId: "rejoin-test", logger, clientLogLevel: "error" });
+  later(() => kafka.close());
+  const groupMembers = async () => {
+    const admin = new Kafka({ brokers: broker.brokers, clientId: "rejoin-test-admin", logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      const { groups } = await admin.describeGroups(["g"]);
+      return groups.flatMap((g) => g.members.map((m) => m.memberId));
+    } finally {
+      await admin.disconnect();
+    }
+  };
+  await kafka.ensureTopics([{ topic: "rejoin", partitions: 1 }]);
+  const producer = await kafka.createProducer();
+  later(() => producer.close());
+  const got: string[] = [];
+  const consumer = kafka.createConsumer({ groupId: "g", topics: ["rejoin"], handler: async (b) => void got.push(...b.records.map((r) => r.value?.toString() ?? "")) });
+  later(() => consumer.close());
+  await consumer.start();
+  await producer.send("rejoin", [{ value: "before" }]);
+  await eventually(async () => got.length, (n) => n === 1, { what: "the record sent before the outage consumed" });
+  const before = await groupMembers();
+  assert.equal(before.length, 1);
+
+  await broker.kill();
+  await eventually(async () => kafkajsLog.some((line) => line.includes("Restarting the consumer")), Boolean, { timeoutMs: 90_000, what: "kafkajs restarting its consumer" });
+  await broker.start();
+  await producer.send("rejoin", [{ value: "after" }]);
+  // Long enough for the old member to expire if the group waited for it, so that a regression shows
+  // as a new member id below rather than as a timeout here.
+  await eventually(async () => got, (g) => g.includes("after"), { timeoutMs: 60_000, what: "the record sent after the outage consumed" });
+  assert.deepEqual(await groupMembers(), before, "the same member, not a new one");
+  assert.deepEqual(got, ["before", "after"]);
 });
 
 test("a consumer with commit: false reads everything and leaves no offset in its group", async (t) => {

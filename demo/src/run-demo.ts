@@ -240,7 +240,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
     const now0 = Date.now();
     const history: Transaction[] = [];
     for (let i = 0; i < historyN; i++) history.push(world.next(now0 - historyMinutes * 60_000 + Math.floor((i * historyMinutes * 60_000) / historyN), false));
-    story.progress(`replaying ${historyN} historical transactions (the last ${historyMinutes} minutes at the live rate) into loopline.events…`);
+    story.progress(`replaying ${historyN} historical transactions (the last ${historyMinutes} minutes at the live rate) into ${topic("events")}…`);
     for (let i = 0; i < history.length; i += 2000) {
       await producer.send(topic("events"), history.slice(i, i + 2000).map((tx) => ({ key: tx.cardId, value: eventJson(tx) })));
     }

@@ -118,7 +118,7 @@ function round2(x: number): number {
   return Math.round(x * 100) / 100;
 }
 
-/** The JSON event the demo publishes to loopline.events for a transaction. */
+/** The JSON event the demo publishes to its events topic for a transaction. */
 export function eventJson(tx: Transaction): string {
   return JSON.stringify({
     event_id: tx.eventId,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test, type TestContext } from "node:test";
-import { cleanupInReverse, eventually, isolateStack, startPrivateKafka, type IsolatedStack } from "@loopline/testkit";
+import { cleanupInReverse, eventually, freePort, isolateStack, startPrivateKafka, type IsolatedStack } from "@loopline/testkit";
 import { Kafka, logLevel } from "kafkajs";
 import { createKafka, DLQ_HEADERS, publishDeadLetters, type ConsumedRecord } from "./kafka.js";
 import { createLogger } from "./log.js";
@@ -237,6 +237,31 @@ test("after an outage long enough for kafkajs to restart the consumer, it rejoin
   await eventually(async () => got, (g) => g.includes("after"), { timeoutMs: 60_000, what: "the record sent after the outage consumed" });
   assert.deepEqual(await groupMembers(), before, "the same member, not a new one");
   assert.deepEqual(got, ["before", "after"]);
+});
+
+test("waitUntilReachable waits while the broker is down and resolves once it is back", async (t) => {
+  const later = cleanupInReverse(t); // the broker closes last, after its clients
+  const broker = await startPrivateKafka();
+  later(broker.close);
+  await broker.kill();
+  const kafka = createKafka({ brokers: broker.brokers, clientId: "wait-test", logger: createLogger({ name: "test", level: "error", write: () => undefined }) });
+  later(() => kafka.close());
+  let reached = false;
+  const waiting = kafka.waitUntilReachable().then(() => void (reached = true));
+  await new Promise((r) => setTimeout(r, 3000));
+  assert.equal(reached, false, "resolved while nothing listened");
+  await broker.start();
+  await waiting;
+  assert.deepEqual(await kafka.ensureTopics([{ topic: "after-wait", partitions: 1 }]), ["after-wait"]);
+});
+
+test("waitUntilReachable gives up when the client is closed", async () => {
+  const port = await freePort(); // nothing listens there
+  const kafka = createKafka({ brokers: [`127.0.0.1:${port}`], clientId: "wait-test", logger: createLogger({ name: "test", level: "error", write: () => undefined }) });
+  const waiting = kafka.waitUntilReachable();
+  await new Promise((r) => setTimeout(r, 500));
+  await kafka.close();
+  await assert.rejects(waiting, /closed while waiting/);
 });
 
 test("a consumer with commit: false reads everything and leaves no offset in its group", async (t) => {

@@ -11,6 +11,7 @@ import {
   type Message,
   type Producer,
 } from "kafkajs";
+import { connect } from "node:net";
 import { describeError, UnavailableError } from "./errors.js";
 import type { Logger } from "./log.js";
 import type { Metrics } from "./metrics.js";
@@ -78,6 +79,12 @@ export interface KafkaKit {
   groupOffsets(groupId: string, topic: string): Promise<{ partition: number; offset: string }[]>;
   /** True when the cluster answers a metadata request (readiness checks). */
   ping(): Promise<boolean>;
+  /**
+   * Resolves once the cluster answers, however long that takes. A service's start waits here
+   * rather than failing while Kafka is down, so it stays alive (and not ready) and starts when
+   * Kafka comes. Logs the wait every 30 s; rejects if close() is called meanwhile.
+   */
+  waitUntilReachable(): Promise<void>;
   /** Closes the shared admin connection. Producers and consumers are closed by their owners. */
   close(): Promise<void>;
 }
@@ -125,7 +132,8 @@ export function createKafka(options: KafkaOptions): KafkaKit {
     return adminConnecting;
   };
 
-  return {
+  let closed = false;
+  const kit: KafkaKit = {
     createProducer: (producerOptions) => createProducer(kafka, log, producerOptions ?? {}),
     createConsumer: (consumerOptions) => createBatchConsumer(kafka, log, consumerOptions),
     ensureTopics: async (specs) => {
@@ -179,12 +187,49 @@ export function createKafka(options: KafkaOptions): KafkaKit {
         return false;
       }
     },
+    waitUntilReachable: async () => {
+      const started = Date.now();
+      let reported = 0;
+      for (let attempt = 1; ; attempt++) {
+        if (closed) throw new Error("Kafka client closed while waiting for the cluster");
+        // A TCP connect first: while nothing listens, kafkajs' own attempts would log several
+        // connection errors a second.
+        if ((await anyAcceptsConnections(options.brokers)) && (await kit.ping())) {
+          if (attempt > 1) log.info("kafka reachable; starting", { brokers: options.brokers, waitedMs: Date.now() - started });
+          return;
+        }
+        if (Date.now() - reported >= 30_000) {
+          log.warn("kafka not reachable; waiting for it before starting", { brokers: options.brokers, waitedMs: Date.now() - started });
+          reported = Date.now();
+        }
+        await sleep(Math.min(5_000, 250 * 2 ** Math.min(attempt, 5)));
+      }
+    },
     close: async () => {
+      closed = true;
       const a = admin;
       admin = undefined;
       if (a !== undefined) await a.disconnect();
     },
   };
+  return kit;
+}
+
+/** Whether any of the bootstrap servers ("host:port") accepts a TCP connection within a second. */
+function anyAcceptsConnections(brokers: readonly string[]): Promise<boolean> {
+  const one = (broker: string) =>
+    new Promise<boolean>((resolve) => {
+      const at = broker.lastIndexOf(":");
+      const socket = connect({ host: broker.slice(0, at).replace(/^\[(.*)\]$/, "$1"), port: Number(broker.slice(at + 1)) });
+      const done = (ok: boolean) => {
+        socket.destroy();
+        resolve(ok);
+      };
+      socket.setTimeout(1000, () => done(false));
+      socket.once("connect", () => done(true));
+      socket.once("error", () => done(false));
+    });
+  return Promise.all(brokers.map(one)).then((results) => results.includes(true));
 }
 
 // ---------------------------------------------------------------------------------------------

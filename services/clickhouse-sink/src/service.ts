@@ -178,6 +178,7 @@ export function createClickHouseSinkService(config: ClickHouseSinkConfig, deps: 
           { name: "clickhouse", check: () => pingClickHouse(clickhouse) },
         ],
       });
+      await kafka.waitUntilReachable();
       await kafka.ensureTopics(topics.map((t) => t.spec));
       // kafkajs fetches from a broker, waits for every batch of that fetch to be handled, then fetches
       // again: one consumer never overlaps Kafka with ClickHouse. Several members of the group do.

@@ -215,6 +215,7 @@ export function createDriftMonitorService(config: DriftMonitorConfig, deps: Drif
           { name: "model-registry", check: () => versions.ping() },
         ],
       });
+      await kafka.waitUntilReachable();
       await kafka.ensureTopics(topicSpecs(config.topicPrefix, [predictionsTopic, labelsTopic, driftTopic, dlqTopic(predictionsTopic), dlqTopic(labelsTopic)]));
       producer = await kafka.createProducer();
       consumer = kafka.createConsumer({

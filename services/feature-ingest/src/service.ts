@@ -109,6 +109,7 @@ export function createFeatureIngestService(config: FeatureIngestConfig, deps: Fe
           { name: "redis", check: () => pingRedis(redis) },
         ],
       });
+      await kafka.waitUntilReachable();
       await kafka.ensureTopics(topicSpecs(config.topicPrefix, [eventsTopic, dlqTopic(eventsTopic), featuresTopic]));
       producer = await kafka.createProducer();
       const out = deps.wrapProducer?.(producer) ?? producer;

@@ -71,6 +71,7 @@ export function createFeatureStoreService(config: FeatureStoreConfig, deps: Feat
         ],
       });
       await connectRedis(reader).catch((err: unknown) => logger.warn("redis not reachable at start; reads answer UNAVAILABLE until it is", { err }));
+      await kafka.waitUntilReachable();
       await kafka.ensureTopics(topicSpecs(config.topicPrefix, [topic, dlqTopic(topic)]));
       producer = await kafka.createProducer();
       grpc = await createGrpcServer({

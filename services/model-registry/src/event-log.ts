@@ -87,6 +87,7 @@ export function createKafkaEventLog(options: KafkaEventLogOptions): EventLog {
     topic,
     async start(onEvents) {
       // The kit retries the broker's metadata race right after CreateTopics.
+      await kafka.waitUntilReachable();
       await kafka.ensureTopics(topicSpecs(options.topicPrefix, [topic]));
       producer = await kafka.createProducer();
       // A fresh group per start: the registry always replays the whole topic, it never resumes,

@@ -94,6 +94,7 @@ export function createRetrainService(config: RetrainConfig, deps: RetrainService
           { name: "clickhouse", check: () => pingClickHouse(clickhouse) },
         ],
       });
+      await kafka.waitUntilReachable();
       await kafka.ensureTopics(topicSpecs(config.topicPrefix, [driftTopic, dlqTopic(driftTopic), retrainTopic]));
       producer = await kafka.createProducer();
       const output = producer;

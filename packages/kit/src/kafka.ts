@@ -77,7 +77,7 @@ export interface KafkaKit {
   topicEndOffsets(topic: string): Promise<{ partition: number; offset: string }[]>;
   /** Committed offsets of a group on a topic, per partition ("-1" when none). */
   groupOffsets(groupId: string, topic: string): Promise<{ partition: number; offset: string }[]>;
-  /** True when the cluster answers a metadata request (readiness checks). */
+  /** True when the cluster answers a metadata request (readiness checks); false at once while no broker accepts connections. */
   ping(): Promise<boolean>;
   /**
    * Resolves once the cluster answers, however long that takes. A service's start waits here
@@ -104,6 +104,10 @@ export function createKafka(options: KafkaOptions): KafkaKit {
     brokers: [...options.brokers],
     connectionTimeout: options.connectionTimeoutMs ?? 3000,
     requestTimeout: options.requestTimeoutMs ?? 30_000,
+    // The connections of every client (a consumer's too: kafkajs gives its cluster these, not the
+    // consumer's own retry) wait at most 5 s between attempts. A consumer kafkajs restarts after an
+    // outage waits the next such interval first: ~10 s with kafkajs' defaults, now at most 5 s.
+    retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 5_000 },
     logLevel: LEVEL_FROM_NAME[options.clientLogLevel ?? "warn"],
     logCreator:
       () =>
@@ -178,6 +182,9 @@ export function createKafka(options: KafkaOptions): KafkaKit {
       return (res[0]?.partitions ?? []).map((p) => ({ partition: p.partition, offset: p.offset }));
     },
     ping: async () => {
+      // A TCP connect first: while nothing listens, each probe would otherwise have kafkajs try
+      // (and log) several connections, and answer only when the readiness check had timed out.
+      if (!(await anyAcceptsConnections(options.brokers))) return false;
       try {
         const a = await getAdmin();
         await a.describeCluster();
@@ -192,9 +199,7 @@ export function createKafka(options: KafkaOptions): KafkaKit {
       let reported = 0;
       for (let attempt = 1; ; attempt++) {
         if (closed) throw new Error("Kafka client closed while waiting for the cluster");
-        // A TCP connect first: while nothing listens, kafkajs' own attempts would log several
-        // connection errors a second.
-        if ((await anyAcceptsConnections(options.brokers)) && (await kit.ping())) {
+        if (await kit.ping()) {
           if (attempt > 1) log.info("kafka reachable; starting", { brokers: options.brokers, waitedMs: Date.now() - started });
           return;
         }

@@ -95,12 +95,23 @@ export interface ClientOptions {
 }
 
 /**
+ * Reconnect waits of Loopline's gRPC clients. grpc-js lets them grow to 120 s while a server stays
+ * down, so a caller went on failing (UNAVAILABLE) for up to two minutes after its server was back
+ * (34 s after a 150 s outage, measured); capped at 5 s it reconnects within seconds.
+ */
+export const RECONNECT_BACKOFF = {
+  "grpc.initial_reconnect_backoff_ms": 500,
+  "grpc.max_reconnect_backoff_ms": 5_000,
+} as const;
+
+/**
  * A typed client for a protobuf-es service at `address` ("host:port"). Unary methods return
  * promises, server-streaming methods async iterables, client-streaming methods take an iterable
  * of requests, bidi methods return a BidiCall. Every failure is a GrpcError with the status code.
  */
 export function createClient<S extends DescService>(service: S, address: string, options: ClientOptions = {}): Client<S> {
   const channel = new GrpcClient(address, channelCredentials(options.tls), {
+    ...RECONNECT_BACKOFF,
     "grpc.max_receive_message_length": options.maxReceiveMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
     "grpc.max_send_message_length": options.maxSendMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
     ...options.channelOptions,

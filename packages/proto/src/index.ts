@@ -27,7 +27,7 @@ export type { HandlerContext } from "./handler-context.js";
 export { INTERNAL_ERROR_MESSAGE, addService, createServiceImplementation } from "./server-handlers.js";
 export type { HandlerOptions } from "./server-handlers.js";
 
-export { createClient } from "./client.js";
+export { createClient, RECONNECT_BACKOFF } from "./client.js";
 export type { BidiCall, CallOptions, Client, ClientMethod, ClientOptions, ClientTlsOptions } from "./client.js";
 export { DEFAULT_MAX_MESSAGE_BYTES } from "./message-limits.js";
 

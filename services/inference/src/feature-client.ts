@@ -1,5 +1,5 @@
 import { Client, credentials, type ServiceError } from "@grpc/grpc-js";
-import { GrpcError, GrpcStatus } from "@loopline/proto";
+import { GrpcError, GrpcStatus, RECONNECT_BACKOFF } from "@loopline/proto";
 import { FeatureStore, type GetOnlineFeaturesResponse } from "@loopline/proto/gen/loopline/v1/features_pb.js";
 import { columnsOfResponse, decodeOnlineFeatures, encodeOnlineFeaturesRequest, FeatureDecodeError, type FeatureColumnData } from "./feature-columns.js";
 import type { InferenceMetrics } from "./inference-metrics.js";
@@ -53,7 +53,7 @@ const identity = (b: Buffer): Buffer => b;
  * message is built either way (hot path: bench/inference.bench.ts, "PredictBatch 512 entities").
  */
 export function featureStoreCall(address: string, maxMessageBytes: number): { call: GetOnlineFeatures; close: () => void } {
-  const client = new Client(address, credentials.createInsecure(), { "grpc.max_receive_message_length": maxMessageBytes, "grpc.max_send_message_length": maxMessageBytes });
+  const client = new Client(address, credentials.createInsecure(), { ...RECONNECT_BACKOFF, "grpc.max_receive_message_length": maxMessageBytes, "grpc.max_send_message_length": maxMessageBytes });
   const path = `/${FeatureStore.typeName}/${FeatureStore.method.getOnlineFeatures.name}`;
   const serialize = (request: { entityIds: string[]; features: string[] }): Buffer => encodeOnlineFeaturesRequest(request.entityIds, request.features);
   return {

@@ -7,7 +7,7 @@ import { builtinRegistry, compareEvents, replayEvents, type Event } from "@loopl
 import { UnavailableError, createKafka, createLogger, createMetrics, silentLogger, type ConsumedRecord, type KafkaProducer, type OutgoingRecord } from "@loopline/kit";
 import { fromFeatureValue } from "@loopline/proto";
 import { FeatureUpdateSchema } from "@loopline/proto/gen/loopline/v1/features_pb.js";
-import { cleanupInReverse, isolateStack, startPrivateKafka, startPrivateRedis, type IsolatedStack } from "@loopline/testkit";
+import { cleanupInReverse, eventually, isolateStack, startPrivateKafka, startPrivateRedis, type IsolatedStack } from "@loopline/testkit";
 import { loadFeatureIngestConfig } from "./config.js";
 import { createFeatureIngestService } from "./service.js";
 
@@ -299,6 +299,41 @@ test("Kafka killed mid-stream: feature-ingest rides out the outage by itself, an
     process.stderr.write(`feature-ingest's log, its last 80 lines:\n${logLines.slice(-80).join("")}`);
     throw err;
   });
+  await assertFeaturesEqualReplay(s, events);
+});
+
+test("started while Kafka is down: feature-ingest stays up and not ready, and starts by itself once Kafka comes", async (t) => {
+  const base = await isolateStack(t);
+  const later = cleanupInReverse(t); // the broker closes last, after its clients
+  const broker = await startPrivateKafka();
+  later(broker.close);
+  await broker.kill();
+  const kafka = createKafka({ brokers: broker.brokers, clientId: `test-${base.id}`, logger: silentLogger, clientLogLevel: "error" });
+  later(() => kafka.close());
+  const s: IsolatedStack = { ...base, kafka, endpoints: { ...base.endpoints, kafkaBrokers: broker.brokers } };
+  const service = createFeatureIngestService(loadFeatureIngestConfig(ingestEnv(s)), { logger: silentLogger, metrics: createMetrics({ service: "feature-ingest", defaultMetrics: false }) });
+  let outcome = "starting";
+  const starting = service.start().then(
+    () => void (outcome = "started"),
+    (err: unknown) => void (outcome = `failed: ${String(err)}`),
+  );
+  later(() => service.close());
+  const admin = await eventually(async () => service.adminPort, (port) => port !== 0, { what: "the admin server listening" });
+  // Longer than kafkajs' own connection retries (about 10 s), after which a start used to fail.
+  await new Promise((r) => setTimeout(r, 15_000));
+  assert.equal((await fetch(`http://127.0.0.1:${admin}/healthz`)).status, 200, "alive");
+  assert.equal((await fetch(`http://127.0.0.1:${admin}/readyz`)).status, 503, "not ready");
+  assert.equal(outcome, "starting", "start() ended with no broker to talk to");
+
+  await broker.start();
+  await starting;
+  assert.equal(outcome, "started");
+  const { records, events } = makeStream(11);
+  const producer = await s.kafka.createProducer();
+  later(() => producer.close());
+  await sendRecords(producer, `${s.topicPrefix}events`, records);
+  await waitForCommitted(s, `${s.topicPrefix}ingest`, `${s.topicPrefix}events`, 60_000);
+  assert.equal((await fetch(`http://127.0.0.1:${admin}/readyz`)).status, 200, "ready");
   await assertFeaturesEqualReplay(s, events);
 });
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { test } from "node:test";
+import { test, type TestContext } from "node:test";
 import { fromBinary } from "@bufbuild/protobuf";
 import { builtinRegistry, compareEvents, replayEvents, type Event } from "@loopline/features";
 import { UnavailableError, createKafka, createLogger, createMetrics, silentLogger, type ConsumedRecord, type KafkaProducer, type OutgoingRecord } from "@loopline/kit";
@@ -260,10 +260,11 @@ test("Redis down mid-stream: feature-ingest holds its offsets, resumes by itself
   await assertFeaturesEqualReplay(s, events);
 });
 
-test("Kafka killed mid-stream: feature-ingest rides out the outage by itself, and the features equal a clean replay", async (t) => {
-  // A broker of the test's own, killed while a third of the stream is still being worked on: the
-  // service's consumer and producer retry until it is back, nothing is committed that was not
-  // published, and a publish that was written but not acknowledged only repeats an update.
+/**
+ * An isolated stack whose Kafka is a broker of the test's own, to kill and restart. `later` runs
+ * cleanup steps in reverse: what the test registers closes before the broker and its client.
+ */
+async function stackWithPrivateKafka(t: TestContext) {
   const base = await isolateStack(t);
   const later = cleanupInReverse(t); // the broker closes last, after its clients
   const broker = await startPrivateKafka();
@@ -271,6 +272,14 @@ test("Kafka killed mid-stream: feature-ingest rides out the outage by itself, an
   const kafka = createKafka({ brokers: broker.brokers, clientId: `test-${base.id}`, logger: silentLogger, clientLogLevel: "error" });
   later(() => kafka.close());
   const s: IsolatedStack = { ...base, kafka, endpoints: { ...base.endpoints, kafkaBrokers: broker.brokers } };
+  return { s, broker, later };
+}
+
+test("Kafka killed mid-stream: feature-ingest rides out the outage by itself, and the features equal a clean replay", async (t) => {
+  // A broker of the test's own, killed while a third of the stream is still being worked on: the
+  // service's consumer and producer retry until it is back, nothing is committed that was not
+  // published, and a publish that was written but not acknowledged only repeats an update.
+  const { s, broker, later } = await stackWithPrivateKafka(t);
   const eventsTopic = `${s.topicPrefix}events`;
   const group = `${s.topicPrefix}ingest`;
   const { records, events } = makeStream(47);
@@ -303,14 +312,8 @@ test("Kafka killed mid-stream: feature-ingest rides out the outage by itself, an
 });
 
 test("started while Kafka is down: feature-ingest stays up and not ready, and starts by itself once Kafka comes", async (t) => {
-  const base = await isolateStack(t);
-  const later = cleanupInReverse(t); // the broker closes last, after its clients
-  const broker = await startPrivateKafka();
-  later(broker.close);
+  const { s, broker, later } = await stackWithPrivateKafka(t);
   await broker.kill();
-  const kafka = createKafka({ brokers: broker.brokers, clientId: `test-${base.id}`, logger: silentLogger, clientLogLevel: "error" });
-  later(() => kafka.close());
-  const s: IsolatedStack = { ...base, kafka, endpoints: { ...base.endpoints, kafkaBrokers: broker.brokers } };
   const service = createFeatureIngestService(loadFeatureIngestConfig(ingestEnv(s)), { logger: silentLogger, metrics: createMetrics({ service: "feature-ingest", defaultMetrics: false }) });
   let outcome = "starting";
   const starting = service.start().then(

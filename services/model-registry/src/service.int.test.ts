@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { GrpcError, GrpcStatus } from "@loopline/proto";
 import { ModelEventType, Stage, VersionStatus } from "@loopline/proto/gen/loopline/v1/registry_pb.js";
-import { isolateStack } from "@loopline/testkit";
+import { cleanupInReverse, eventually, isolateStack, startPrivateKafka } from "@loopline/testkit";
 import { sha256Hex } from "./artifact-store.js";
 import { eventKey } from "./event-log.js";
 import { stageName } from "./transitions.js";
@@ -195,4 +195,36 @@ test("watchers get the history from a sequence, then live changes; a corrupted a
     for await (const part of reg.client.getArtifact({ model: "watched", version: "1" })) void part;
   };
   await assert.rejects(read(), (err: unknown) => err instanceof GrpcError && err.code === GrpcStatus.DATA_LOSS && /corrupted/.test(err.message));
+});
+
+test("Kafka down: reads still answer, a write gets UNAVAILABLE, and writes work again once Kafka is back", async (t) => {
+  const later = cleanupInReverse(t); // the broker closes last, after the registry's clients
+  const broker = await startPrivateKafka();
+  later(broker.close);
+  const reg = await startRegistry({ topicPrefix: "outage.", artifactDir: await tempArtifactDir(t), brokers: broker.brokers });
+  later(reg.stop);
+  await registerOverGrpc(reg.client, "fraud", trainerModel(3), numericSignature(3));
+
+  await broker.kill();
+  assert.equal((await reg.client.getVersion({ model: "fraud", version: "1" })).version?.status, VersionStatus.READY, "reads come from memory");
+  // Refused once the producer's retries run out (about 20 s here), well inside this call's deadline.
+  await assert.rejects(
+    reg.client.setTags({ model: "fraud", version: "1", tags: { during: "outage" }, actor: "test" }, { timeoutMs: 90_000 }),
+    (err: unknown) => err instanceof GrpcError && err.code === GrpcStatus.UNAVAILABLE && /kafka did not acknowledge/.test(err.message),
+  );
+
+  await broker.start();
+  await eventually(
+    () => reg.client.setTags({ model: "fraud", version: "1", tags: { after: "outage" }, actor: "test" }),
+    () => true,
+    { timeoutMs: 60_000, what: "a write accepted after the outage" },
+  );
+  const tags = (await reg.client.getVersion({ model: "fraud", version: "1" })).version?.tags ?? {};
+  assert.equal(tags["after"], "outage");
+  // The refused write may still have reached the log (the broker can die after writing it); the
+  // registry read the log to its end before the next write, so its state is the log's either way.
+  const history = await reg.client.getHistory({ model: "fraud" });
+  const tagEvents = history.events.filter((e) => e.type === ModelEventType.TAGS_SET).length;
+  assert.ok(tagEvents === 1 || tagEvents === 2, `tag events in the history: ${tagEvents}`);
+  assert.equal(tags["during"] === "outage", tagEvents === 2, "the state shows the refused write exactly when the log has it");
 });

@@ -16,14 +16,14 @@ export interface RunningRegistry {
   stop(): Promise<void>;
 }
 
-/** Starts the service in-process on port 0 with the given prefix and artifact folder. */
-export async function startRegistry(options: { topicPrefix: string; artifactDir: string; token?: string; logger?: Logger }): Promise<RunningRegistry> {
+/** Starts the service in-process on port 0 with the given prefix and artifact folder (and Kafka, default the local stack's). */
+export async function startRegistry(options: { topicPrefix: string; artifactDir: string; token?: string; logger?: Logger; brokers?: readonly string[] }): Promise<RunningRegistry> {
   const config = loadRegistryConfig({
     LOOPLINE_TOPIC_PREFIX: options.topicPrefix,
     LOOPLINE_REGISTRY_GRPC_PORT: "0",
     LOOPLINE_REGISTRY_ARTIFACT_DIR: options.artifactDir,
     LOOPLINE_REGISTRY_TOKEN: options.token ?? "",
-    LOOPLINE_KAFKA_BROKERS: process.env["LOOPLINE_KAFKA_BROKERS"],
+    LOOPLINE_KAFKA_BROKERS: options.brokers?.join(",") ?? process.env["LOOPLINE_KAFKA_BROKERS"],
   });
   const service = createRegistryService(config, { logger: options.logger ?? silentLogger });
   await service.start();

@@ -3,7 +3,7 @@ import { test, type TestContext } from "node:test";
 import { cleanupInReverse, eventually, freePort, isolateStack, startPrivateKafka, type IsolatedStack } from "@loopline/testkit";
 import { Kafka, logLevel } from "kafkajs";
 import { createKafka, DLQ_HEADERS, publishDeadLetters, type ConsumedRecord } from "./kafka.js";
-import { createLogger } from "./log.js";
+import { createLogger, silentLogger } from "./log.js";
 import { createMetrics } from "./metrics.js";
 import { dlqTopic } from "./topics.js";
 
@@ -244,7 +244,7 @@ test("waitUntilReachable waits while the broker is down and resolves once it is 
   const broker = await startPrivateKafka();
   later(broker.close);
   await broker.kill();
-  const kafka = createKafka({ brokers: broker.brokers, clientId: "wait-test", logger: createLogger({ name: "test", level: "error", write: () => undefined }) });
+  const kafka = createKafka({ brokers: broker.brokers, clientId: "wait-test", logger: silentLogger });
   later(() => kafka.close());
   let reached = false;
   const waiting = kafka.waitUntilReachable().then(() => void (reached = true));
@@ -257,7 +257,7 @@ test("waitUntilReachable waits while the broker is down and resolves once it is 
 
 test("waitUntilReachable gives up when the client is closed", async () => {
   const port = await freePort(); // nothing listens there
-  const kafka = createKafka({ brokers: [`127.0.0.1:${port}`], clientId: "wait-test", logger: createLogger({ name: "test", level: "error", write: () => undefined }) });
+  const kafka = createKafka({ brokers: [`127.0.0.1:${port}`], clientId: "wait-test", logger: silentLogger });
   const waiting = kafka.waitUntilReachable();
   await new Promise((r) => setTimeout(r, 500));
   await kafka.close();

@@ -219,12 +219,9 @@ test("Kafka down: reads still answer, a write gets UNAVAILABLE, and writes work 
     () => true,
     { timeoutMs: 60_000, what: "a write accepted after the outage" },
   );
-  const tags = (await reg.client.getVersion({ model: "fraud", version: "1" })).version?.tags ?? {};
-  assert.equal(tags["after"], "outage");
-  // The refused write may still have reached the log (the broker can die after writing it); the
-  // registry read the log to its end before the next write, so its state is the log's either way.
+  // The refused change was never applied: not in memory then, not after the registry read the log
+  // to its end before the next write.
+  assert.deepEqual((await reg.client.getVersion({ model: "fraud", version: "1" })).version?.tags, { after: "outage" });
   const history = await reg.client.getHistory({ model: "fraud" });
-  const tagEvents = history.events.filter((e) => e.type === ModelEventType.TAGS_SET).length;
-  assert.ok(tagEvents === 1 || tagEvents === 2, `tag events in the history: ${tagEvents}`);
-  assert.equal(tags["during"] === "outage", tagEvents === 2, "the state shows the refused write exactly when the log has it");
+  assert.ok(history.events.some((e) => e.type === ModelEventType.TAGS_SET), "the accepted change is in the history");
 });

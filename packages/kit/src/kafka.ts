@@ -96,6 +96,15 @@ const LEVEL_FROM_NAME = {
   debug: KafkaLogLevel.DEBUG,
 } as const;
 
+/**
+ * kafkajs' waits between retries, for clients and consumers alike: from 300 ms, growing to at most
+ * 5 s (kafkajs' default cap is 30 s). After a broker restart a consumer is back within seconds, not
+ * after its next long wait: in feature-ingest's broker-kill test 23–30 s in all instead of 26 or
+ * 52 s; and a consumer kafkajs restarts after an outage first waits the next such interval (~10 s
+ * with kafkajs' default client retry, now at most 5 s).
+ */
+const RETRY_WAITS = { initialRetryTime: 300, maxRetryTime: 5_000 } as const;
+
 /** Builds the Kafka entry point. Nothing connects until a producer, consumer or admin call needs it. */
 export function createKafka(options: KafkaOptions): KafkaKit {
   const log = options.logger.child({ component: "kafka" });
@@ -104,10 +113,8 @@ export function createKafka(options: KafkaOptions): KafkaKit {
     brokers: [...options.brokers],
     connectionTimeout: options.connectionTimeoutMs ?? 3000,
     requestTimeout: options.requestTimeoutMs ?? 30_000,
-    // The connections of every client (a consumer's too: kafkajs gives its cluster these, not the
-    // consumer's own retry) wait at most 5 s between attempts. A consumer kafkajs restarts after an
-    // outage waits the next such interval first: ~10 s with kafkajs' defaults, now at most 5 s.
-    retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 5_000 },
+    // For the connections of every client: a consumer's cluster gets these, not the consumer's own.
+    retry: { ...RETRY_WAITS, retries: 5 },
     logLevel: LEVEL_FROM_NAME[options.clientLogLevel ?? "warn"],
     logCreator:
       () =>
@@ -523,10 +530,7 @@ function createBatchConsumer(kafka: Kafka, baseLog: Logger, options: BatchConsum
     maxBytesPerPartition: options.maxBytesPerPartition ?? 1024 * 1024,
     maxWaitTimeInMs: options.maxWaitTimeMs ?? 100,
     allowAutoTopicCreation: false,
-    // Waits between attempts stop growing at 5 s (kafkajs' default is 30 s): after a broker
-    // restart the consumer is back within seconds, not after its next half-minute wait (in
-    // feature-ingest's broker-kill test, 23–30 s in all instead of 26 or 52 s).
-    retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 5_000 },
+    retry: { ...RETRY_WAITS, retries: 10 },
   });
   const maxAttempts = options.maxAttempts ?? Number.POSITIVE_INFINITY;
   const initialBackoff = options.initialBackoffMs ?? 200;

@@ -143,8 +143,21 @@ export function createKafka(options: KafkaOptions): KafkaKit {
     return adminConnecting;
   };
 
+  const ping = async (): Promise<boolean> => {
+    // A TCP connect first: while nothing listens, each probe would otherwise have kafkajs try
+    // (and log) several connections, and answer only when the readiness check had timed out.
+    if (!(await anyAcceptsConnections(options.brokers))) return false;
+    try {
+      const a = await getAdmin();
+      await a.describeCluster();
+      return true;
+    } catch (err) {
+      log.debug("kafka ping failed", { err });
+      return false;
+    }
+  };
   let closed = false;
-  const kit: KafkaKit = {
+  return {
     createProducer: (producerOptions) => createProducer(kafka, log, producerOptions ?? {}),
     createConsumer: (consumerOptions) => createBatchConsumer(kafka, log, consumerOptions),
     ensureTopics: async (specs) => {
@@ -188,25 +201,13 @@ export function createKafka(options: KafkaOptions): KafkaKit {
       const res = await withRetries(() => a.fetchOffsets({ groupId, topics: [topic] }));
       return (res[0]?.partitions ?? []).map((p) => ({ partition: p.partition, offset: p.offset }));
     },
-    ping: async () => {
-      // A TCP connect first: while nothing listens, each probe would otherwise have kafkajs try
-      // (and log) several connections, and answer only when the readiness check had timed out.
-      if (!(await anyAcceptsConnections(options.brokers))) return false;
-      try {
-        const a = await getAdmin();
-        await a.describeCluster();
-        return true;
-      } catch (err) {
-        log.debug("kafka ping failed", { err });
-        return false;
-      }
-    },
+    ping,
     waitUntilReachable: async () => {
       const started = Date.now();
       let reported = 0;
       for (let attempt = 1; ; attempt++) {
         if (closed) throw new Error("Kafka client closed while waiting for the cluster");
-        if (await kit.ping()) {
+        if (await ping()) {
           if (attempt > 1) log.info("kafka reachable; starting", { brokers: options.brokers, waitedMs: Date.now() - started });
           return;
         }
@@ -224,7 +225,6 @@ export function createKafka(options: KafkaOptions): KafkaKit {
       if (a !== undefined) await a.disconnect();
     },
   };
-  return kit;
 }
 
 /** Whether any of the bootstrap servers ("host:port") accepts a TCP connection within a second. */

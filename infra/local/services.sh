@@ -11,6 +11,8 @@ set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_DIR="$(cd "$SCRIPT_DIR/../.." && pwd)"
+# shellcheck source=../../scripts/lib.sh
+. "$REPO_DIR/scripts/lib.sh" # alive
 env_or() { local v="${!1:-}"; if [[ -n "$v" ]]; then printf '%s' "$v"; else printf '%s' "$2"; fi; }
 LOOPLINE_HOME="$(env_or LOOPLINE_HOME "$REPO_DIR/.loopline")"
 DIR="$LOOPLINE_HOME/services"
@@ -31,7 +33,6 @@ ALL=(
 
 say() { printf '%s\n' "$*"; }
 die() { printf 'services: %s\n' "$*" >&2; exit 1; }
-alive() { [[ -n "${1:-}" ]] && kill -0 "$1" 2>/dev/null; }
 pid_of() { [[ -f "$DIR/$1.pid" ]] && cat "$DIR/$1.pid" || true; }
 admin_port() { local spec; spec=$(printf '%s\n' "${ALL[@]}" | grep "^$1:"); env_or "$(cut -d: -f2 <<<"$spec")" "$(cut -d: -f3 <<<"$spec")"; }
 

@@ -13,7 +13,7 @@ set -euo pipefail
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_DIR="$(cd "$SCRIPT_DIR/../.." && pwd)"
 # shellcheck source=../../scripts/lib.sh
-. "$REPO_DIR/scripts/lib.sh" # now, since, as_root
+. "$REPO_DIR/scripts/lib.sh" # now, since, as_root, alive
 
 # Blank counts as unset, like the services' config modules.
 env_or() { local v="${!1:-}"; if [[ -n "$v" ]]; then printf '%s' "$v"; else printf '%s' "$2"; fi; }
@@ -135,8 +135,6 @@ ports_of() {
     clickhouse) echo "$CH_HTTP_PORT $CH_TCP_PORT" ;;
   esac
 }
-
-alive() { [[ -n "${1:-}" ]] && kill -0 "$1" 2>/dev/null; }
 
 # A process is ours when it was started from $LOOPLINE_HOME: Kafka and ClickHouse name their
 # config there on the command line; Redis rewrites its title but daemonizes into its dir there.

@@ -105,6 +105,15 @@ const LEVEL_FROM_NAME = {
  */
 const RETRY_WAITS = { initialRetryTime: 300, maxRetryTime: 5_000 } as const;
 
+/**
+ * kafkajs warnings that say nothing an operator should act on, logged at debug instead. kafkajs
+ * warns whenever an idempotent producer's retries are counted (here the client's 5, as kafkajs'
+ * own default is): a send that still fails is retried by its caller, which may write a record
+ * twice. Loopline is at-least-once into idempotent sinks by design, so every service start warned
+ * of a duplicate that its consumers already absorb.
+ */
+const EXPECTED_WARNINGS = new Set(["Limiting retries for the idempotent producer may invalidate EoS guarantees"]);
+
 /** Builds the Kafka entry point. Nothing connects until a producer, consumer or admin call needs it. */
 export function createKafka(options: KafkaOptions): KafkaKit {
   const log = options.logger.child({ component: "kafka" });
@@ -122,7 +131,7 @@ export function createKafka(options: KafkaOptions): KafkaKit {
         const { message, ...rest } = entry;
         const fields = { kafkajs: rest };
         if (level <= KafkaLogLevel.ERROR) log.error(message, fields);
-        else if (level === KafkaLogLevel.WARN) log.warn(message, fields);
+        else if (level === KafkaLogLevel.WARN && !EXPECTED_WARNINGS.has(message)) log.warn(message, fields);
         else if (level === KafkaLogLevel.INFO) log.info(message, fields);
         else log.debug(message, fields);
       },

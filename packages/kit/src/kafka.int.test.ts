@@ -255,6 +255,66 @@ test("after an outage long enough for kafkajs to restart the consumer, it rejoin
   assert.deepEqual(got, ["before", "after"]);
 });
 
+test("a consumer closed while its join waits on a stuck member closes without waiting for the rebalance", async (t) => {
+  // Kafka holds a JoinGroup until every known member has rejoined or timed out, and kafkajs'
+  // disconnect waits for pending requests: before, a service stopped in that state (say, started
+  // just after a broker restart, with members that could not leave still counted) sat through
+  // its whole shutdown grace and was forced out.
+  const { s, topic, producer } = await topicWithProducer(t, "stuck-join", 1);
+  const groupId = `${s.topicPrefix}stuck`;
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  const stuck = new Kafka({ brokers: s.endpoints.kafkaBrokers, clientId: "stuck-member", logLevel: logLevel.NOTHING }).consumer({
+    groupId,
+    sessionTimeout: 120_000,
+    rebalanceTimeout: 120_000,
+  });
+  let stuckGotBatch = false;
+  await stuck.connect();
+  await stuck.subscribe({ topic, fromBeginning: true });
+  await stuck.run({
+    eachBatch: async () => {
+      stuckGotBatch = true;
+      await released; // neither heartbeats nor rejoins until released
+    },
+  });
+  t.after(async () => {
+    release();
+    await stuck.disconnect();
+  });
+  await producer.send(topic, [{ value: "x" }]);
+  await eventually(async () => stuckGotBatch, Boolean, { what: "the first member holding a batch" });
+
+  const kafkajsLog: string[] = [];
+  const logger = createLogger({ name: "test", level: "error", write: (line) => void kafkajsLog.push(line) });
+  const kafka = createKafka({ brokers: s.endpoints.kafkaBrokers, clientId: "stuck-join-test", logger, clientLogLevel: "error" });
+  t.after(() => kafka.close());
+  // The shortest session the broker allows: the member the abandoned join makes is dropped after it.
+  const consumer = kafka.createConsumer({ groupId, topics: [topic], sessionTimeoutMs: 6000, handler: async () => {} });
+  const started = consumer.start().catch(() => undefined); // pends until the join, which the stuck member holds up
+  t.after(() => consumer.close()); // runs first: whatever fails below, this member goes too
+  const admin = new Kafka({ brokers: s.endpoints.kafkaBrokers, clientId: "stuck-admin", logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  t.after(() => admin.disconnect());
+  await eventually(async () => (await admin.describeGroups([groupId])).groups[0]?.state, (state) => state === "PreparingRebalance", { what: "the group rebalancing" });
+
+  const outcome = await Promise.race([
+    consumer.close().then(() => "closed" as const),
+    new Promise<"still waiting">((r) => setTimeout(() => r("still waiting"), 30_000).unref()),
+  ]);
+  assert.equal(outcome, "closed", "close returned before the rebalance could complete (the stuck member holds it for 120 s)");
+  assert.equal((await admin.describeGroups([groupId])).groups[0]?.state, "PreparingRebalance", "the rebalance is still waiting on the stuck member");
+
+  // The join the closed consumer left behind completes once the stuck member goes; kafkajs then
+  // finds its connection closed and, restarting as after any retriable crash, would rejoin.
+  release();
+  await stuck.disconnect();
+  await started;
+  await eventually(async () => kafkajsLog.some((line) => line.includes("Crash:")), Boolean, { what: "the abandoned join ending on the closed connection" });
+  await eventually(async () => (await admin.describeGroups([groupId])).groups[0]?.state, (state) => state === "Empty", { what: "the group empty" });
+  assert.deepEqual(kafkajsLog.filter((line) => line.includes("Restarting the consumer")), [], "a closed consumer is not restarted");
+});
+
 test("waitUntilReachable waits while the broker is down and resolves once it is back", async (t) => {
   const later = cleanupInReverse(t); // the broker closes last, after its clients
   const broker = await startPrivateKafka();

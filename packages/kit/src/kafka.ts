@@ -490,7 +490,11 @@ export interface BatchConsumerOptions {
 export interface BatchConsumer {
   /** Connects, subscribes and starts consuming; resolves once running. */
   start(): Promise<void>;
-  /** Stops fetching, lets the batch in hand finish (committing it), leaves the group. */
+  /**
+   * Stops fetching, lets the batch in hand finish (committing it), leaves the group. A consumer
+   * still joining is let go after a few seconds instead (the coordinator drops it later). Later
+   * calls return the first one's promise.
+   */
   close(): Promise<void>;
   /** Stops fetching the given topics until resume (backpressure). */
   pause(topics: readonly string[]): void;
@@ -530,16 +534,30 @@ export async function withRetries<T>(work: () => Promise<T>, attempts = 5): Prom
   }
 }
 
+/**
+ * How long close() waits for a pending join before it lets the consumer go: a healthy group
+ * rebalances within a heartbeat interval (3 s) and a batch, and a service's shutdown grace is 15 s.
+ */
+const CLOSE_JOIN_WAIT_MS = 5_000;
+
 function createBatchConsumer(kafka: Kafka, baseLog: Logger, options: BatchConsumerOptions): BatchConsumer {
   const log = baseLog.child({ groupId: options.groupId });
+  let stopping = false;
+  // Whether a JoinGroup of this consumer may be waiting at the coordinator: from a (re)start or a
+  // rebalance until the join completes.
+  let joining = false;
+  const sessionTimeoutMs = options.sessionTimeoutMs ?? 30_000;
   const consumer: Consumer = kafka.consumer({
     groupId: options.groupId,
-    sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+    sessionTimeout: sessionTimeoutMs,
     heartbeatInterval: 3000,
     maxBytesPerPartition: options.maxBytesPerPartition ?? 1024 * 1024,
     maxWaitTimeInMs: options.maxWaitTimeMs ?? 100,
     allowAutoTopicCreation: false,
-    retry: { ...RETRY_WAITS, retries: 10 },
+    // kafkajs restarts a consumer after a retriable crash even once it has been disconnected: a
+    // JoinGroup still pending at close (see close below) answers on a closed connection, and the
+    // consumer would come back for good. Not once close has been called.
+    retry: { ...RETRY_WAITS, retries: 10, restartOnFailure: async () => !stopping },
   });
   const maxAttempts = options.maxAttempts ?? Number.POSITIVE_INFINITY;
   const initialBackoff = options.initialBackoffMs ?? 200;
@@ -549,7 +567,7 @@ function createBatchConsumer(kafka: Kafka, baseLog: Logger, options: BatchConsum
   const failures = m?.counter("loopline_consumer_handler_errors_total", "Batch handler failures (the batch is retried)", ["topic"]);
   const lagGauge = m?.gauge("loopline_consumer_lag_records", "Records behind the high watermark after the last batch", ["topic", "partition"]);
   const restarts = m?.counter("loopline_consumer_restarts_total", "Consumer restarts after kafkajs stopped it on an error it does not retry", []);
-  let stopping = false;
+  let closing: Promise<void> | undefined;
   let restartTimer: NodeJS.Timeout | undefined;
   let crashesInARow = 0;
   if (options.pipeline === true && Number.isFinite(maxAttempts)) throw new Error("a pipelined consumer retries a failed batch in place: leave maxAttempts at Infinity");
@@ -645,6 +663,7 @@ function createBatchConsumer(kafka: Kafka, baseLog: Logger, options: BatchConsum
       restartTimer = undefined;
       if (stopping) return;
       restarts?.inc();
+      joining = true;
       consumer
         .connect()
         .then(() => (stopping ? undefined : consumer.run(runConfig)))
@@ -652,12 +671,38 @@ function createBatchConsumer(kafka: Kafka, baseLog: Logger, options: BatchConsum
     }, delay);
   };
 
+  const closeOnce = async () => {
+    stopping = true;
+    clearTimeout(restartTimer);
+    // kafkajs' disconnect waits for the connection's pending requests, and the coordinator holds
+    // a JoinGroup until every member it knows has rejoined or timed out: after a broker restart,
+    // members that could not leave count for a whole session timeout. A joining consumer holds
+    // no partitions and no batch, so past a healthy rebalance's few seconds it is let go.
+    const disconnected = consumer.disconnect();
+    if (joining) {
+      let timer: NodeJS.Timeout | undefined;
+      const waited = new Promise<"waiting">((resolve) => (timer = setTimeout(() => resolve("waiting"), CLOSE_JOIN_WAIT_MS)));
+      const outcome = await Promise.race([disconnected.then(() => "left" as const), waited]).finally(() => clearTimeout(timer));
+      if (outcome === "waiting") {
+        log.warn("closed while joining the group: not waiting for the rebalance; the coordinator drops this member when its session times out", { waitedMs: CLOSE_JOIN_WAIT_MS, sessionTimeoutMs });
+        disconnected.catch((err: unknown) => log.debug("the consumer's disconnect failed after close", { err }));
+      }
+    } else {
+      await disconnected;
+    }
+    await Promise.all(inFlight.values()); // handlers in hand finish; with stopping set, nothing more commits
+    log.info("consumer closed");
+  };
+
   return {
     start: async () => {
       consumer.on(consumer.events.CRASH, (e) => {
+        joining = e.payload.restart; // kafkajs rejoins at once when it restarts the consumer itself
         if (!e.payload.restart) restartLater(e.payload.error);
       });
+      consumer.on(consumer.events.REBALANCING, () => (joining = true));
       consumer.on(consumer.events.GROUP_JOIN, (e) => {
+        joining = false;
         generation++;
         if (options.onAssignment === undefined) return;
         log.info("partitions assigned", { assignment: e.payload.memberAssignment });
@@ -667,16 +712,11 @@ function createBatchConsumer(kafka: Kafka, baseLog: Logger, options: BatchConsum
       for (const topic of options.topics) {
         await consumer.subscribe({ topic, fromBeginning: options.fromBeginning ?? true });
       }
+      joining = true;
       await consumer.run(runConfig);
-      log.info("consumer running", { topics: options.topics });
+      if (!stopping) log.info("consumer running", { topics: options.topics });
     },
-    close: async () => {
-      stopping = true;
-      clearTimeout(restartTimer);
-      await consumer.disconnect();
-      await Promise.all(inFlight.values()); // handlers in hand finish; with stopping set, nothing more commits
-      log.info("consumer closed");
-    },
+    close: () => (closing ??= closeOnce()),
     pause: (topics) => consumer.pause(topics.map((topic) => ({ topic }))),
     resume: (topics) => consumer.resume(topics.map((topic) => ({ topic }))),
   };

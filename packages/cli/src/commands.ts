@@ -1,3 +1,5 @@
+import { GrpcError, GrpcStatus } from "@loopline/proto";
+
 /** A CLI command: its name, one-line summary, usage, and what it does with its arguments. */
 export interface Command {
   /** Words that select it, e.g. ["migrate"] or ["models", "list"]. */
@@ -51,4 +53,56 @@ export function table(headers: readonly string[], rows: readonly (readonly strin
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: readonly string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ").trimEnd();
   return [line(headers), ...rows.map(line)].join("\n");
+}
+
+/** A usage or input mistake: printed as one line with the command's usage, exit code 2. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** A flag's value; undefined when absent, a UsageError when given without a value. */
+export function stringFlag(flags: Map<string, string | true>, name: string): string | undefined {
+  const value = flags.get(name);
+  if (value === true) throw new UsageError(`--${name} needs a value`);
+  return value;
+}
+
+/** A flag's value, or a UsageError saying it is required. */
+export function requireFlag(flags: Map<string, string | true>, name: string): string {
+  const value = stringFlag(flags, name);
+  if (value === undefined || value.trim() === "") throw new UsageError(`--${name} is required`);
+  return value;
+}
+
+/** Writes text as whole lines. */
+export const out = (io: CommandIO, text: string): void => io.out(text.endsWith("\n") ? text : `${text}\n`);
+
+/** The server a command talks to, named in its message when the server cannot be reached. */
+export interface Endpoint {
+  /** e.g. "registry". */
+  what: string;
+  /** host:port, when known. */
+  address: string | undefined;
+  /** The variable that sets it. */
+  variable: string;
+}
+
+/**
+ * Turns a command's failure into one line on stderr and its exit code: 2 for a UsageError (with
+ * the usage), 1 for a gRPC error (naming the endpoint when it could not be reached). Anything else
+ * is rethrown (main prints it).
+ */
+export function reportFailure(io: CommandIO, path: readonly string[], usage: string, err: unknown, endpoint?: Endpoint): number {
+  const prefix = `loopline ${path.join(" ")}`;
+  if (err instanceof UsageError) {
+    io.err(`${prefix}: ${err.message}\nusage: ${prefix} ${usage}\n`);
+    return 2;
+  }
+  if (err instanceof GrpcError) {
+    const unreachable = err.code === GrpcStatus.UNAVAILABLE || err.code === GrpcStatus.DEADLINE_EXCEEDED;
+    const where = unreachable && endpoint !== undefined ? ` (${endpoint.what} at ${endpoint.address ?? "?"}, ${endpoint.variable})` : "";
+    io.err(`${prefix}: ${err.codeName}: ${err.message.split("\n")[0] ?? ""}${where}\n`);
+    return 1;
+  }
+  throw err;
 }

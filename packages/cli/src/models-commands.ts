@@ -4,7 +4,7 @@ import { fromJson } from "@bufbuild/protobuf";
 import { defineConfig, loadConfig } from "@loopline/kit";
 import { createClient, GrpcError, GrpcStatus, type Client } from "@loopline/proto";
 import { ModelRegistry, ModelSignatureSchema, Stage, type ModelSignature } from "@loopline/proto/gen/loopline/v1/registry_pb.js";
-import { parseFlags, type Command, type CommandIO } from "./commands.js";
+import { out, parseFlags, reportFailure, requireFlag, stringFlag, UsageError, type Command, type CommandIO } from "./commands.js";
 import { historyTable, json, modelsTable, stageText, versionDetails, versionsTable } from "./models-format.js";
 
 /** Variables of the models commands. */
@@ -15,11 +15,6 @@ export const modelsConfigSchema = defineConfig({
   actor: { type: "string", env: "LOOPLINE_ACTOR", default: "", doc: "who the change is recorded as; default cli: followed by the login name" },
 });
 
-/** A usage or input mistake: printed as one line, exit code 2. */
-class UsageError extends Error {
-  override name = "UsageError";
-}
-
 const CHUNK_BYTES = 1024 * 1024;
 
 interface Session {
@@ -27,18 +22,6 @@ interface Session {
   address: string;
   actor: string;
   writeOptions: { metadata?: Record<string, string> };
-}
-
-function stringFlag(flags: Map<string, string | true>, name: string): string | undefined {
-  const value = flags.get(name);
-  if (value === true) throw new UsageError(`--${name} needs a value`);
-  return value;
-}
-
-function requireFlag(flags: Map<string, string | true>, name: string): string {
-  const value = stringFlag(flags, name);
-  if (value === undefined || value.trim() === "") throw new UsageError(`--${name} is required`);
-  return value;
 }
 
 /** Parses "k=v,k2=v2" into a record; values converted by `convert`. */
@@ -119,25 +102,13 @@ function modelsCommand(path: string, summary: string, usage: string, body: (args
         session = openSession(io);
         return (await body(parsed, session, io)) ?? 0;
       } catch (err) {
-        const prefix = `loopline models ${path}`;
-        if (err instanceof UsageError) {
-          io.err(`${prefix}: ${err.message}\nusage: loopline models ${path} ${usage}\n`);
-          return 2;
-        }
-        if (err instanceof GrpcError) {
-          const where = err.code === GrpcStatus.UNAVAILABLE || err.code === GrpcStatus.DEADLINE_EXCEEDED ? ` (registry at ${session?.address ?? "?"}, LOOPLINE_REGISTRY_ADDRESS)` : "";
-          io.err(`${prefix}: ${err.codeName}: ${err.message.split("\n")[0] ?? ""}${where}\n`);
-          return 1;
-        }
-        throw err;
+        return reportFailure(io, ["models", path], usage, err, { what: "registry", address: session?.address, variable: "LOOPLINE_REGISTRY_ADDRESS" });
       } finally {
         session?.client.close();
       }
     },
   };
 }
-
-const out = (io: CommandIO, text: string) => io.out(text.endsWith("\n") ? text : `${text}\n`);
 
 function positional(parsed: { positional: string[] }, index: number, name: string): string {
   const value = parsed.positional[index];

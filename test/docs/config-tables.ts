@@ -5,6 +5,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { commonConfigSchema, describeConfig, type ConfigSchema } from "@loopline/kit";
 import { modelsConfigSchema } from "../../packages/cli/src/models-commands.js";
+import { predictConfigSchema } from "../../packages/cli/src/predict-command.js";
 import { clickhouseSinkConfigSchema } from "../../services/clickhouse-sink/src/config.js";
 import { driftMonitorConfigSchema } from "../../services/drift-monitor/src/config.js";
 import { featureIngestConfigSchema } from "../../services/feature-ingest/src/config.js";
@@ -28,6 +29,7 @@ const services: [string, ConfigSchema][] = [
   ["retrain-trigger", retrainConfigSchema],
   ["clickhouse-sink", clickhouseSinkConfigSchema],
   ["loopline models (the CLI)", modelsConfigSchema],
+  ["loopline predict (the CLI)", predictConfigSchema],
 ];
 
 /** The generated Markdown: the shared variables, then each service's own. */

@@ -106,3 +106,14 @@ export function reportFailure(io: CommandIO, path: readonly string[], usage: str
   }
   throw err;
 }
+
+/** Parses "k=v,k2=v2" into a record; values converted by `convert`. */
+export function parsePairs<T>(text: string, flag: string, convert: (value: string, key: string) => T): Record<string, T> {
+  const pairs: Record<string, T> = {};
+  for (const pair of text.split(",").map((p) => p.trim()).filter((p) => p !== "")) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) throw new UsageError(`--${flag}: "${pair}" is not key=value`);
+    pairs[pair.slice(0, eq).trim()] = convert(pair.slice(eq + 1).trim(), pair.slice(0, eq).trim());
+  }
+  return pairs;
+}

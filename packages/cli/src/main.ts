@@ -2,8 +2,9 @@ import { ConfigError, describeError } from "@loopline/kit";
 import { findCommand, type Command } from "./commands.js";
 import { migrateCommand } from "./migrate-command.js";
 import { modelsCommands } from "./models-commands.js";
+import { predictCommand } from "./predict-command.js";
 
-const commands: Command[] = [migrateCommand, ...modelsCommands];
+const commands: Command[] = [migrateCommand, ...modelsCommands, predictCommand];
 
 function help(): string {
   return [

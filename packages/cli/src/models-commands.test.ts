@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import type { CommandIO } from "./commands.js";
-import { modelsCommands, parsePairs, readSignature } from "./models-commands.js";
+import { parsePairs } from "./commands.js";
+import { modelsCommands, readSignature } from "./models-commands.js";
 
 function capture(env: Record<string, string> = {}): CommandIO & { stdout: () => string; stderr: () => string } {
   let stdout = "";

@@ -4,7 +4,7 @@ import { fromJson } from "@bufbuild/protobuf";
 import { defineConfig, loadConfig } from "@loopline/kit";
 import { createClient, GrpcError, GrpcStatus, type Client } from "@loopline/proto";
 import { ModelRegistry, ModelSignatureSchema, Stage, type ModelSignature } from "@loopline/proto/gen/loopline/v1/registry_pb.js";
-import { out, parseFlags, reportFailure, requireFlag, stringFlag, UsageError, type Command, type CommandIO } from "./commands.js";
+import { out, parseFlags, parsePairs, reportFailure, requireFlag, stringFlag, UsageError, type Command, type CommandIO } from "./commands.js";
 import { historyTable, json, modelsTable, stageText, versionDetails, versionsTable } from "./models-format.js";
 
 /** Variables of the models commands. */
@@ -22,17 +22,6 @@ interface Session {
   address: string;
   actor: string;
   writeOptions: { metadata?: Record<string, string> };
-}
-
-/** Parses "k=v,k2=v2" into a record; values converted by `convert`. */
-export function parsePairs<T>(text: string, flag: string, convert: (value: string, key: string) => T): Record<string, T> {
-  const out: Record<string, T> = {};
-  for (const pair of text.split(",").map((p) => p.trim()).filter((p) => p !== "")) {
-    const eq = pair.indexOf("=");
-    if (eq <= 0) throw new UsageError(`--${flag}: "${pair}" is not key=value`);
-    out[pair.slice(0, eq).trim()] = convert(pair.slice(eq + 1).trim(), pair.slice(0, eq).trim());
-  }
-  return out;
 }
 
 function parseMetric(value: string, key: string): number {

@@ -19,8 +19,11 @@ export interface CommandIO {
   env: Readonly<Record<string, string | undefined>>;
 }
 
-/** Parses `--flag value`, `--flag=value` and bare `--flag` (true) after positional arguments. */
-export function parseFlags(args: readonly string[]): { positional: string[]; flags: Map<string, string | true> } {
+/**
+ * Parses `--flag value`, `--flag=value` and bare `--flag` (true) after positional arguments. With
+ * `known`, any other flag is a UsageError naming it.
+ */
+export function parseFlags(args: readonly string[], known?: readonly string[]): { positional: string[]; flags: Map<string, string | true> } {
   const positional: string[] = [];
   const flags = new Map<string, string | true>();
   for (let i = 0; i < args.length; i++) {
@@ -33,6 +36,9 @@ export function parseFlags(args: readonly string[]): { positional: string[]; fla
     if (eq > 0) flags.set(a.slice(2, eq), a.slice(eq + 1));
     else if (i + 1 < args.length && !(args[i + 1] as string).startsWith("--")) flags.set(a.slice(2), args[++i] as string);
     else flags.set(a.slice(2), true);
+  }
+  if (known !== undefined) {
+    for (const name of flags.keys()) if (!known.includes(name)) throw new UsageError(`unknown flag --${name}`);
   }
   return { positional, flags };
 }

@@ -13,7 +13,7 @@ export const predictConfigSchema = defineConfig({
 });
 
 const USAGE = "MODEL ENTITY_ID... [--version V] [--request-id ID] [--features name=value,...] [--json]";
-const FLAGS = new Set(["version", "request-id", "features", "json"]);
+const FLAGS = ["version", "request-id", "features", "json"];
 
 /** "production" for Route.PRODUCTION. */
 export function routeText(route: Route): string {
@@ -70,8 +70,7 @@ export const predictCommand: Command = {
     const config = loadConfig(predictConfigSchema, io.env);
     let client: ReturnType<typeof createClient<typeof Inference>> | undefined;
     try {
-      const { positional, flags } = parseFlags(args);
-      for (const name of flags.keys()) if (!FLAGS.has(name)) throw new UsageError(`unknown flag --${name}`);
+      const { positional, flags } = parseFlags(args, FLAGS);
       const [model, ...entityIds] = positional;
       if (model === undefined || model.trim() === "") throw new UsageError("MODEL is required");
       if (entityIds.length === 0) throw new UsageError("at least one ENTITY_ID is required");

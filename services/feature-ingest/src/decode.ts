@@ -1,5 +1,6 @@
 import { fromBinary } from "@bufbuild/protobuf";
-import type { EventInput } from "@loopline/features";
+import type { Event, EventInput, EventResult, EventValidator } from "@loopline/features";
+import type { ConsumedRecord } from "@loopline/kit";
 import { fromFeatureValue } from "@loopline/proto";
 import { EventSchema } from "@loopline/proto/gen/loopline/v1/events_pb.js";
 
@@ -21,4 +22,25 @@ export function decodeProtobufEvent(bytes: Uint8Array): EventInput | undefined {
 /** Whether a record's content-type header asks for protobuf (parameters such as `;proto=...` allowed). */
 export function isProtobuf(contentType: Buffer | undefined): boolean {
   return contentType !== undefined && contentType.toString("latin1").split(";")[0]?.trim().toLowerCase() === PROTOBUF_CONTENT_TYPE;
+}
+
+/** A record as feature-ingest reads it: a valid event, or the code and detail it is dead-lettered with. */
+export type DecodedRecord = { ok: true; event: Event } | { ok: false; code: string; detail: string };
+
+/**
+ * Decodes and validates one raw record of the events topic: JSON, or protobuf when the
+ * content-type header says so; a tombstone is MALFORMED_JSON. feature-ingest and `loopline replay`
+ * both read records through this, so a replay refuses exactly what the service dead-letters.
+ */
+export function decodeRecord(record: Pick<ConsumedRecord, "value" | "headers">, validator: EventValidator): DecodedRecord {
+  if (record.value === null) return { ok: false, code: "MALFORMED_JSON", detail: "record has no value (tombstone)" };
+  let result: EventResult;
+  if (isProtobuf(record.headers["content-type"])) {
+    const input = decodeProtobufEvent(record.value);
+    if (input === undefined) return { ok: false, code: "MALFORMED_PROTOBUF", detail: "value is not a loopline.v1.Event" };
+    result = validator.validate(input);
+  } else {
+    result = validator.parse(record.value);
+  }
+  return result.ok ? { ok: true, event: result.event } : { ok: false, code: result.rejection.code, detail: result.rejection.message };
 }

@@ -1,6 +1,6 @@
-import { createFeatureEngine, type Event, type EventResult, type EventValidator, type FeatureEngine, type FeatureUpdate, type FeatureView } from "@loopline/features";
+import { createFeatureEngine, type Event, type EventValidator, type FeatureEngine, type FeatureUpdate, type FeatureView } from "@loopline/features";
 import type { ConsumedRecord, DeadLetterReason } from "@loopline/kit";
-import { decodeProtobufEvent, isProtobuf } from "./decode.js";
+import { decodeRecord } from "./decode.js";
 
 /** The engines of one partition: one per view. Entities are partitioned by key, so state is too. */
 export interface PartitionState {
@@ -54,26 +54,12 @@ export function processBatch(
   };
   for (const record of records) {
     try {
-      if (record.value === null) {
-        reject(record, "MALFORMED_JSON", "record has no value (tombstone)");
+      const decoded = decodeRecord(record, validator);
+      if (!decoded.ok) {
+        reject(record, decoded.code, decoded.detail);
         continue;
       }
-      let result: EventResult;
-      if (isProtobuf(record.headers["content-type"])) {
-        const input = decodeProtobufEvent(record.value);
-        if (input === undefined) {
-          reject(record, "MALFORMED_PROTOBUF", "value is not a loopline.v1.Event");
-          continue;
-        }
-        result = validator.validate(input);
-      } else {
-        result = validator.parse(record.value);
-      }
-      if (!result.ok) {
-        reject(record, result.rejection.code, result.rejection.message);
-        continue;
-      }
-      const event = result.event;
+      const event = decoded.event;
       let acceptedBy = 0;
       let duplicate = false;
       let late: string | undefined;

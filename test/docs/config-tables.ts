@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { commonConfigSchema, describeConfig, type ConfigSchema } from "@loopline/kit";
 import { modelsConfigSchema } from "../../packages/cli/src/models-commands.js";
 import { predictConfigSchema } from "../../packages/cli/src/predict-command.js";
+import { replayConfigSchema } from "../../packages/cli/src/replay-command.js";
 import { clickhouseSinkConfigSchema } from "../../services/clickhouse-sink/src/config.js";
 import { driftMonitorConfigSchema } from "../../services/drift-monitor/src/config.js";
 import { featureIngestConfigSchema } from "../../services/feature-ingest/src/config.js";
@@ -30,6 +31,7 @@ const services: [string, ConfigSchema][] = [
   ["clickhouse-sink", clickhouseSinkConfigSchema],
   ["loopline models (the CLI)", modelsConfigSchema],
   ["loopline predict (the CLI)", predictConfigSchema],
+  ["loopline replay (the CLI)", replayConfigSchema],
 ];
 
 /** The generated Markdown: the shared variables, then each service's own. */

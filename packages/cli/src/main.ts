@@ -1,10 +1,12 @@
 import { ConfigError, describeError } from "@loopline/kit";
 import { findCommand, type Command } from "./commands.js";
+import { driftCommand } from "./drift-command.js";
 import { migrateCommand } from "./migrate-command.js";
 import { modelsCommands } from "./models-commands.js";
 import { predictCommand } from "./predict-command.js";
+import { replayCommand } from "./replay-command.js";
 
-const commands: Command[] = [migrateCommand, ...modelsCommands, predictCommand];
+const commands: Command[] = [migrateCommand, ...modelsCommands, predictCommand, driftCommand, replayCommand];
 
 function help(): string {
   return [

@@ -43,6 +43,11 @@ export function parseFlags(args: readonly string[], known?: readonly string[]): 
   return { positional, flags };
 }
 
+/** The flags a usage line names (`--json`, `--to` in "MODEL [--to VERSION] [--json]"). */
+export function usageFlags(usage: string): string[] {
+  return [...usage.matchAll(/--([a-z][a-z0-9-]*)/g)].map((m) => m[1] as string);
+}
+
 /** Finds the command whose path is the longest prefix of argv. */
 export function findCommand(commands: readonly Command[], argv: readonly string[]): { command: Command; rest: string[] } | undefined {
   let best: { command: Command; rest: string[] } | undefined;

@@ -1,16 +1,22 @@
 import { fileURLToPath } from "node:url";
 import { applyMigrations, commonConfigSchema, createClickHouse, createLogger, loadConfig } from "@loopline/kit";
-import { parseFlags, table, type Command } from "./commands.js";
+import { parseFlags, reportFailure, table, usageFlags, type Command } from "./commands.js";
 
+const USAGE = "[--dir infra/clickhouse] [--database loopline] [--json]";
 const DEFAULT_DIR = fileURLToPath(new URL("../../../infra/clickhouse", import.meta.url));
 
 /** `loopline migrate`: applies infra/clickhouse migrations to LOOPLINE_CLICKHOUSE_DATABASE. */
 export const migrateCommand: Command = {
   path: ["migrate"],
   summary: "apply the ClickHouse migrations (idempotent)",
-  usage: "[--dir infra/clickhouse] [--database loopline] [--json]",
+  usage: USAGE,
   run: async (args, io) => {
-    const { flags } = parseFlags(args);
+    let flags: Map<string, string | true>;
+    try {
+      flags = parseFlags(args, usageFlags(USAGE)).flags;
+    } catch (err) {
+      return reportFailure(io, ["migrate"], USAGE, err);
+    }
     const config = loadConfig(
       { clickhouseUrl: commonConfigSchema.clickhouseUrl, clickhouseDatabase: commonConfigSchema.clickhouseDatabase },
       io.env,

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import type { CommandIO } from "./commands.js";
-import { parsePairs } from "./commands.js";
+import { parsePairs, usageFlags } from "./commands.js";
 import { modelsCommands, readSignature } from "./models-commands.js";
 
 function capture(env: Record<string, string> = {}): CommandIO & { stdout: () => string; stderr: () => string } {
@@ -51,6 +51,9 @@ test("usage mistakes are one clear line and exit code 2, before any call", async
     ["register", [], /MODEL is required/],
     ["promote", ["fraud", "2", "--to", "prod"], /--to: "prod" is not one of candidate, shadow, canary, production, archived/],
     ["rollback", ["fraud"], /--reason is required/],
+    // A misspelt optional flag would otherwise drop the promotion's reason from the audit trail.
+    ["promote", ["fraud", "2", "--to", "production", "--reasn", "beats the champion"], /^loopline models promote: unknown flag --reasn\n/],
+    ["list", ["--jsn"], /unknown flag --jsn/],
   ];
   for (const [name, args, message] of cases) {
     const io = capture({ LOOPLINE_REGISTRY_ADDRESS: "127.0.0.1:1" });
@@ -58,6 +61,11 @@ test("usage mistakes are one clear line and exit code 2, before any call", async
     assert.match(io.stderr(), message);
     assert.equal(io.stderr().split("\n")[0]?.startsWith(`loopline models ${name}: `), true);
   }
+});
+
+test("usageFlags reads the flags a usage line names", () => {
+  assert.deepEqual(usageFlags("MODEL VERSION --to candidate|shadow [--reason TEXT] [--run-id ID] [--json]"), ["to", "reason", "run-id", "json"]);
+  assert.deepEqual(usageFlags("MODEL"), []);
 });
 
 test("an unreachable registry is reported as UNAVAILABLE with the address to check", async () => {

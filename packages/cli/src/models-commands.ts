@@ -4,7 +4,7 @@ import { fromJson } from "@bufbuild/protobuf";
 import { defineConfig, loadConfig } from "@loopline/kit";
 import { createClient, GrpcError, GrpcStatus, type Client } from "@loopline/proto";
 import { ModelRegistry, ModelSignatureSchema, Stage, type ModelSignature } from "@loopline/proto/gen/loopline/v1/registry_pb.js";
-import { out, parseFlags, parsePairs, reportFailure, requireFlag, stringFlag, UsageError, type Command, type CommandIO } from "./commands.js";
+import { out, parseFlags, parsePairs, reportFailure, requireFlag, stringFlag, usageFlags, UsageError, type Command, type CommandIO } from "./commands.js";
 import { historyTable, json, modelsTable, stageText, versionDetails, versionsTable } from "./models-format.js";
 
 /** Variables of the models commands. */
@@ -85,9 +85,10 @@ function modelsCommand(path: string, summary: string, usage: string, body: (args
     summary,
     usage,
     run: async (args, io) => {
-      const parsed = parseFlags(args);
       let session: Session | undefined;
       try {
+        // A mistyped flag must not be dropped quietly: `--reasn` would lose a promotion's reason.
+        const parsed = parseFlags(args, usageFlags(usage));
         session = openSession(io);
         return (await body(parsed, session, io)) ?? 0;
       } catch (err) {

@@ -106,7 +106,7 @@ test("loopline drift reads the drift reports clickhouse-sink stored", async (t) 
     const [production, segment, canaryBlock] = blocks.map((b) => b.split("\n"));
     assert.equal(
       production?.[0],
-      `fraud version 1, production, all traffic: window ${span(latest)}, n_reference 1000 / n_current 500, 2 of 3 features drifted (66.7%): dataset drift`,
+      `fraud version 1, production, all traffic: window ${span(latest)}, n_reference 1000 / n_current 500, 2 of 3 features drifted (66.7%, dataset threshold 50%): dataset drift`,
     );
     assert.match(production?.[1] ?? "", /^KIND +COLUMN +METHOD +STATISTIC +P-VALUE +THRESHOLD +DRIFTED +MISSING \(REF\)$/);
     assert.deepEqual(production?.slice(2, 6).map((l) => l.split(/\s+/).slice(0, 7)), [
@@ -118,12 +118,12 @@ test("loopline drift reads the drift reports clickhouse-sink stored", async (t) 
     assert.match(production?.[4] ?? "", / 0\.25 \(ref 0\)$/, "missing share of country");
     assert.equal(production?.[6], "performance (80 labelled, 9 positive, threshold 0.5): auc 0.71, accuracy 0.9");
     assert.equal(segment?.[0]?.startsWith("fraud version 1, production, segment country=FR: "), true, segment?.[0]);
-    assert.match(segment?.[0] ?? "", /n_current 120, 1 of 1 features drifted \(100%\): dataset drift$/);
+    assert.match(segment?.[0] ?? "", /n_current 120, 1 of 1 features drifted \(100%, dataset threshold 50%\): dataset drift$/);
     assert.deepEqual(segment?.slice(2, 4).map((l) => l.split(/\s+/).slice(0, 7)), [
       ["feature", "card_txn:amount", "wasserstein", "0.35", "-", "0.1", "yes"],
       ["feature", "card_txn:country", "-", "-", "-", "-", "not"],
     ]);
-    assert.match(canaryBlock?.[0] ?? "", /^fraud version 2, canary, all traffic: .* n_current 200, 0 of 2 features drifted \(0%\)$/);
+    assert.match(canaryBlock?.[0] ?? "", /^fraud version 2, canary, all traffic: .* n_current 200, 0 of 2 features drifted \(0%, dataset threshold 50%\)$/);
     assert.equal(canaryBlock?.at(-1), "performance: no labelled predictions yet");
   });
 
@@ -173,6 +173,7 @@ test("loopline drift reads the drift reports clickhouse-sink stored", async (t) 
         driftedCount: 2,
         driftedShare: 2 / 3,
         datasetDrift: true,
+        datasetThreshold: 0.5,
         performance: { labelled: 80, positives: 9, auc: 0.71, accuracy: 0.9, precision: null, recall: null, logLoss: null, calibrationError: null, threshold: 0.5 },
       },
     );

@@ -104,7 +104,7 @@ const REPORT: DriftRow[] = [
   row("feature", "tx:merchant", { method: "jensenshannon", statistic: 0.2, p_value: null, threshold: 0.1, drifted: 1 }),
   row("feature", "tx:channel", { method: "z", statistic: 1.2, p_value: 0.23 }),
   row("prediction", "score", { statistic: 0.08, p_value: 0.2 }),
-  row("dataset", "drifted_share", { method: "share_of_drifted_columns", statistic: 0.5, p_value: null, threshold: 0.5, drifted: 1, n_reference: "0", n_current: "500" }),
+  row("dataset", "drifted_share", { method: "share_of_drifted_columns", statistic: 0.5, p_value: null, threshold: 0.4, drifted: 1, n_reference: "0", n_current: "500" }),
   row("performance", "auc", { method: "", statistic: 0.9134, p_value: null, threshold: 0.5, n_reference: "0", n_current: "80" }),
   row("performance", "accuracy", { method: "", statistic: 0.95, p_value: null, threshold: 0.5, n_reference: "0", n_current: "80" }),
   row("performance", "positives", { method: "", statistic: 8, p_value: null, threshold: 0.5, n_reference: "0", n_current: "80" }),
@@ -115,8 +115,8 @@ test("rows fold into one window per report, counting only tested features", () =
   assert.equal(rest.length, 0);
   assert.ok(w);
   assert.deepEqual(
-    { version: w.modelVersion, start: w.windowStartMs, end: w.windowEndMs, nCurrent: w.nCurrent, nReference: w.nReference, tested: w.testedCount, drifted: w.driftedCount, share: w.driftedShare, dataset: w.datasetDrift },
-    { version: "2", start: START * 1000, end: END * 1000, nCurrent: 500, nReference: 1000, tested: 4, drifted: 2, share: 0.5, dataset: true },
+    { version: w.modelVersion, start: w.windowStartMs, end: w.windowEndMs, nCurrent: w.nCurrent, nReference: w.nReference, tested: w.testedCount, drifted: w.driftedCount, share: w.driftedShare, dataset: w.datasetDrift, datasetThreshold: w.datasetThreshold },
+    { version: "2", start: START * 1000, end: END * 1000, nCurrent: 500, nReference: 1000, tested: 4, drifted: 2, share: 0.5, dataset: true, datasetThreshold: 0.4 },
   );
   assert.deepEqual(w.features.map((f) => f.column), ["tx:amount", "tx:merchant", "tx:channel", "tx:hour", "tx:country"]);
   assert.deepEqual(w.features[4], { column: "tx:country", method: "", statistic: null, pValue: null, threshold: null, drifted: false, nReference: 1000, nCurrent: 400, missingShareReference: 0, missingShareCurrent: 0 });
@@ -154,7 +154,7 @@ test("the header, the table and the performance line of a window", () => {
   assert.ok(w);
   assert.equal(
     windowHeader("fraud", w),
-    "fraud version 2, production, all traffic: window 2026-12-06 10:00:00Z – 10:05:00Z, n_reference 1000 / n_current 500, 2 of 4 features drifted (50%): dataset drift",
+    "fraud version 2, production, all traffic: window 2026-12-06 10:00:00Z – 10:05:00Z, n_reference 1000 / n_current 500, 2 of 4 features drifted (50%, dataset threshold 40%): dataset drift",
   );
   assert.equal(
     columnsTable(w),

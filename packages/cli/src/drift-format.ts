@@ -85,6 +85,8 @@ export interface DriftWindowView {
   driftedShare: number;
   /** drift-monitor's dataset verdict; null when the report has no dataset row. */
   datasetDrift: boolean | null;
+  /** The drifted share at which the dataset drifts (LOOPLINE_DRIFT_SHARE); null without a dataset row. */
+  datasetThreshold: number | null;
   performance: PerformanceView | null;
 }
 
@@ -187,6 +189,7 @@ export function driftWindows(rows: readonly DriftRow[]): DriftWindowView[] {
       driftedCount,
       driftedShare: tested.length === 0 ? 0 : driftedCount / tested.length,
       datasetDrift: dataset === undefined ? null : num(dataset.drifted) === 1,
+      datasetThreshold: dataset === undefined ? null : finiteOrNull(dataset.threshold),
       performance,
     });
   }
@@ -215,7 +218,7 @@ export function windowText(startMs: number, endMs: number): string {
 /** The header line of a window. */
 export function windowHeader(model: string, w: DriftWindowView): string {
   const verdict = w.datasetDrift === true ? ": dataset drift" : "";
-  const counts = w.testedCount === 0 ? "no feature tested" : `${w.driftedCount} of ${w.testedCount} features drifted (${percent(w.driftedShare)})${verdict}`;
+  const counts = w.testedCount === 0 ? "no feature tested" : `${w.driftedCount} of ${w.testedCount} features drifted (${percent(w.driftedShare)}${w.datasetThreshold === null ? "" : `, dataset threshold ${percent(w.datasetThreshold)}`})${verdict}`;
   return `${model} version ${w.modelVersion}, ${w.route}, ${segmentText(w.segment)}: window ${windowText(w.windowStartMs, w.windowEndMs)}, n_reference ${w.nReference} / n_current ${w.nCurrent}, ${counts}`;
 }
 

@@ -3,7 +3,7 @@ import { test } from "node:test";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { ConfigError, deadLetterRecord, type ConsumedRecord } from "@loopline/kit";
 import { encodeFeatureUpdate } from "@loopline/proto";
-import { RetrainDecisionSchema } from "@loopline/proto/gen/loopline/v1/drift_pb.js";
+import { DriftReportSchema, RetrainDecisionSchema } from "@loopline/proto/gen/loopline/v1/drift_pb.js";
 import { ModelEventSchema, ModelEventType, Stage } from "@loopline/proto/gen/loopline/v1/registry_pb.js";
 import { loadClickHouseSinkConfig } from "./config.js";
 import { mapRecord, SINK_DEAD_LETTER_PARTITION } from "./records.js";
@@ -25,6 +25,22 @@ test("a feature update becomes a features row with Feast statuses", () => {
   );
   const noView = mapRecord("features", rec(Buffer.from(encodeFeatureUpdate({ entity: "", entityId: "c1", view: "", asOf: 1, revision: 0, values: {}, producedAt: 0, sourceEventId: "" }))), 7);
   assert.deepEqual(noView, { rejected: { code: "MISSING_FIELD", detail: "field view is missing from the FeatureUpdate" } });
+});
+
+test("a drift report's dataset row carries the share it was judged against; 0.5 for reports without one", () => {
+  const datasetRow = (driftShare: number | undefined) => {
+    const report = create(DriftReportSchema, { reportId: "r", model: "m", modelVersion: "1", driftedShare: 0.25, datasetDrift: driftShare === 0.2, ...(driftShare === undefined ? {} : { driftShare }) });
+    const mapped = mapRecord("drift", rec(Buffer.from(toBinary(DriftReportSchema, report))), 7);
+    assert.ok("rows" in mapped);
+    const row = mapped.rows.find((r) => r["kind"] === "dataset");
+    assert.ok(row);
+    return [row["statistic"], row["threshold"], row["drifted"]];
+  };
+  assert.deepEqual(datasetRow(0.2), [0.25, 0.2, 1]);
+  assert.deepEqual(datasetRow(0.3), [0.25, 0.3, 0]);
+  // Explicit presence: a configured share of 0 is kept, not read as "absent".
+  assert.deepEqual(datasetRow(0)[1], 0);
+  assert.deepEqual(datasetRow(undefined), [0.25, 0.5, 0]);
 });
 
 test("model events: names lower-cased, tombstones skipped, an empty record elsewhere refused", () => {

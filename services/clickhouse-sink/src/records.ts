@@ -25,6 +25,9 @@ export function isProtobuf(record: ConsumedRecord): boolean {
   return ct !== undefined && ct.toString("latin1").split(";")[0]?.trim().toLowerCase() === PROTOBUF_CONTENT_TYPE;
 }
 
+/** The dataset threshold of a DriftReport without drift_share (written before the field existed). */
+const LEGACY_DRIFT_SHARE = 0.5;
+
 const reject = (code: string, detail: string): Mapped => ({ rejected: { code, detail } });
 const missing = (field: string, message: string): Mapped => reject("MISSING_FIELD", `field ${field} is missing from the ${message}`);
 const malformed = (message: string, err: unknown): Mapped => reject("MALFORMED_PROTOBUF", `not a loopline.v1.${message}: ${(err as Error).message}`);
@@ -170,7 +173,7 @@ function mapDriftReport(value: Buffer, ingestedAt: number): Mapped {
   });
   const rows: Row[] = r.features.map((c) => column("feature", c));
   if (r.prediction !== undefined) rows.push(column("prediction", r.prediction));
-  rows.push(scalar("dataset", "drifted_share", r.driftedShare, { method: "share_of_drifted_columns", threshold: 0.5, drifted: r.datasetDrift ? 1 : 0 }));
+  rows.push(scalar("dataset", "drifted_share", r.driftedShare, { method: "share_of_drifted_columns", threshold: r.driftShare ?? LEGACY_DRIFT_SHARE, drifted: r.datasetDrift ? 1 : 0 }));
   const p = r.performance;
   if (p !== undefined && p.labelled > 0n) {
     const perf = { threshold: float(p.threshold), n_current: p.labelled.toString() };

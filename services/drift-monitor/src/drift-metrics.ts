@@ -47,7 +47,7 @@ export function createDriftMetrics(metrics: Metrics): DriftMetrics {
   const missing = g("loopline_drift_missing_share", "Share of missing values (null, not served, NaN) in the latest window", FEATURE);
   const missingDelta = g("loopline_drift_missing_share_delta", "Missing share of the latest window minus the reference's", FEATURE);
   const share = g("loopline_drift_drifted_share", "Share of tested features that drifted in the latest window", SERIES);
-  const dataset = g("loopline_drift_dataset_drift", "1 when the latest window's drifted share reached the dataset threshold (0.5), else 0", SERIES);
+  const dataset = g("loopline_drift_dataset_drift", "1 when the latest window's drifted share reached the dataset threshold (LOOPLINE_DRIFT_SHARE), else 0", SERIES);
   const windowSize = g("loopline_drift_window_predictions", "Predictions in the latest reported window", SERIES);
   const windowEnd = g("loopline_drift_window_end_seconds", "Prediction time of the latest reported window's last prediction", SERIES);
   const auc = g("loopline_model_auc", "ROC AUC of the newest window with labels (absent while only one class is labelled)", SERIES);

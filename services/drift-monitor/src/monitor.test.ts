@@ -65,6 +65,24 @@ test("a redelivered prediction (same request id, model version and route) is cou
   assert.deepEqual(m.takeReports().map((r) => Number(r.report.nCurrent)), [10]);
 });
 
+test("the dataset verdict uses the configured drift share, and the report says which", () => {
+  const drifted = (driftShare: number | undefined) => {
+    const m = monitor({ windowSize: 200, ...(driftShare === undefined ? {} : { driftShare }) });
+    const r = rng(42);
+    // Amounts shifted far from the reference, channels as in it (and every country the default, unlike
+    // the reference): 2 of 3 tested features drift.
+    for (let i = 0; i < 200; i++) m.addPrediction(prediction({ requestId: `q${i}`, amount: r.normal(160, 20), channel: r.pick(["pos", "ecom"]), score: r.uniform() }), version);
+    const [report] = m.takeReports().map((e) => e.report);
+    assert.ok(report);
+    assert.equal(report.driftedCount, 2);
+    assert.equal(report.driftedShare, 2 / 3);
+    return [report.datasetDrift, report.driftShare];
+  };
+  assert.deepEqual(drifted(undefined), [true, 0.5], "Evidently's default drift_share is 0.5");
+  assert.deepEqual(drifted(0.6), [true, 0.6]);
+  assert.deepEqual(drifted(0.7), [false, 0.7]);
+});
+
 test("segments are isolated: amounts drifted in country=FR flag FR only, not US", () => {
   const m = monitor({ windowSize: 200, segmentKeys: [{ name: "country", featureRef: "t:country" }] });
   const r = rng(42);

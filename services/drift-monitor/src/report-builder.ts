@@ -124,6 +124,7 @@ export function buildDriftReport(w: Window, current: CurrentWindow, timeMs: numb
     driftedCount: drift.dataset.driftedColumns,
     driftedShare: drift.dataset.share,
     datasetDrift: drift.dataset.datasetDrift,
+    driftShare,
     ...(performance === undefined ? {} : { performance }),
   });
 }

@@ -59,6 +59,8 @@ export interface DemoSummary {
   badReachedProduction: boolean;
   badRolledBack: boolean;
   scope: DemoScope;
+  /** A card of the history, for the CLI lines the summary ends with. */
+  sampleCard: string | undefined;
 }
 
 const MODEL = "fraud";
@@ -398,6 +400,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
       badReachedProduction: badVersion !== undefined && productionHistory.includes(badVersion),
       badRolledBack,
       scope,
+      sampleCard: history[0]?.cardId,
     };
     printSummary(print, summary);
     return summary;
@@ -511,4 +514,8 @@ function printSummary(print: (line: string) => void, s: DemoSummary): void {
   print(`  clickhouse-client -d ${s.scope.database} -q "SELECT model_version, toStartOfMinute(time) AS minute, max(statistic) AS drifted_share FROM drift_reports_dedup WHERE kind = 'dataset' GROUP BY model_version, minute ORDER BY minute"`);
   print(`  clickhouse-client -d ${s.scope.database} -q "SELECT sequence, model_version, event_type, stage_from, stage_to, actor, reason FROM model_events_dedup ORDER BY sequence"`);
   print(`  clickhouse-client -d ${s.scope.database} -q "SELECT model_version, route, count() AS labelled, round(avg(label),3) AS fraud_rate FROM labelled_predictions GROUP BY model_version, route ORDER BY model_version"`);
+  print("");
+  print("And with the CLI (the services have stopped; Kafka and ClickHouse keep the run's data):");
+  print(`  LOOPLINE_CLICKHOUSE_DATABASE=${s.scope.database} packages/cli/bin/loopline.js drift ${MODEL} --since 1h`);
+  print(`  LOOPLINE_TOPIC_PREFIX=${s.scope.topicPrefix} packages/cli/bin/loopline.js replay card_txn ${s.sampleCard ?? "card-00000"}`);
 }

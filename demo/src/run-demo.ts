@@ -516,6 +516,6 @@ function printSummary(print: (line: string) => void, s: DemoSummary): void {
   print(`  clickhouse-client -d ${s.scope.database} -q "SELECT model_version, route, count() AS labelled, round(avg(label),3) AS fraud_rate FROM labelled_predictions GROUP BY model_version, route ORDER BY model_version"`);
   print("");
   print("And with the CLI (the services have stopped; Kafka and ClickHouse keep the run's data):");
-  print(`  LOOPLINE_CLICKHOUSE_DATABASE=${s.scope.database} packages/cli/bin/loopline.js drift ${MODEL} --since 1h`);
-  print(`  LOOPLINE_TOPIC_PREFIX=${s.scope.topicPrefix} packages/cli/bin/loopline.js replay card_txn ${s.sampleCard ?? "card-00000"}`);
+  print(`  LOOPLINE_CLICKHOUSE_DATABASE=${s.scope.database} ./loopline drift ${MODEL} --since 1h`);
+  print(`  LOOPLINE_TOPIC_PREFIX=${s.scope.topicPrefix} ./loopline replay card_txn ${s.sampleCard ?? "card-00000"}`);
 }

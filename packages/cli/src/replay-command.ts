@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import {
   builtinRegistry,
@@ -13,11 +12,12 @@ import {
   type FeatureView,
 } from "@loopline/features";
 import { decodeRecord } from "@loopline/feature-ingest/decode";
-import { commonConfigSchema, createKafka, defineConfig, describeError, loadConfig, silentLogger, topicName, type ConsumedRecord, type KafkaKit } from "@loopline/kit";
+import { commonConfigSchema, defineConfig, loadConfig, type ConsumedRecord } from "@loopline/kit";
 import { createClient, fromFeatureValue, type Client } from "@loopline/proto";
 import { FeatureStore } from "@loopline/proto/gen/loopline/v1/features_pb.js";
 import { FeatureStatus } from "@loopline/proto/gen/loopline/v1/values_pb.js";
-import { out, parseFlags, reportFailure, stringFlag, UsageError, type Command, type CommandIO } from "./commands.js";
+import { out, parseFlags, reportFailure, stringFlag, UsageError, type Command } from "./commands.js";
+import { CommandFailure, readTopics } from "./topic-read.js";
 import { replayJson, replayText, sameServed, compareSummary, type EntityReport, type ReplayReport, type StoredCell } from "./replay-format.js";
 
 /** Variables of `loopline replay` besides the shared LOOPLINE_KAFKA_BROKERS and LOOPLINE_TOPIC_PREFIX. */
@@ -31,19 +31,9 @@ const USAGE = "VIEW ENTITY_ID... [--at TIME] [--compare] [--json]";
 const PATH = ["replay"] as const;
 /** Exit code of --compare when the store disagrees with the replay. */
 export const EXIT_DIFFERENT = 3;
-/** How long the Kafka probe may take before the brokers count as unreachable. */
-const PROBE_TIMEOUT_MS = 10_000;
-/** Reading gives up waiting for a partition after this long without a record (see readEntityRecords). */
-const STALL_MS = 30_000;
-const PROGRESS_INTERVAL_MS = 2_000;
 /** Entities per GetOnlineFeatures call (feature-store's LOOPLINE_FEATURE_STORE_MAX_ENTITIES defaults to 1000). */
 const STORE_CHUNK = 100;
 const STORE_TIMEOUT_MS = 30_000;
-
-/** A failure that is not a usage mistake: printed as one line, exit code 1. */
-class ReplayFailure extends Error {
-  override name = "ReplayFailure";
-}
 
 /** What the command line asks for. */
 export interface ReplayArgs {
@@ -181,85 +171,6 @@ export function applyStore(report: ReplayReport, stored: ReadonlyMap<string, Rea
   };
 }
 
-async function withTimeout<T>(work: Promise<T>, ms: number, onTimeout: T): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<T>((resolve) => (timer = setTimeout(() => resolve(onTimeout), ms)));
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** Records of a read, and partitions given up on short of their end offset. */
-interface ReadResult {
-  records: ConsumedRecord[];
-  recordsRead: number;
-  incomplete: number[];
-}
-
-/**
- * Reads `topic` from the beginning up to the end offsets taken now, keeping the records keyed by
- * one of `keys`, under a throwaway group that commits nothing. The kit subscribes consumers to
- * whole topics, so every partition is read; records of other keys are dropped before decoding.
- * A partition with no record for STALL_MS while short of its end (its records deleted by
- * retention: the kit reports no log-start offsets) is given up on and named in the result.
- */
-async function readEntityRecords(kafka: KafkaKit, topic: string, keys: ReadonlySet<string>, io: CommandIO, brokers: string): Promise<ReadResult> {
-  const ends = new Map((await kafka.topicEndOffsets(topic)).map((p) => [p.partition, Number(p.offset)]));
-  const pending = new Set([...ends].filter(([, end]) => end > 0).map(([p]) => p));
-  const records: ConsumedRecord[] = [];
-  const result: ReadResult = { records, recordsRead: 0, incomplete: [] };
-  if (pending.size === 0) return result;
-  const total = [...ends.values()].reduce((a, b) => a + b, 0);
-  const position = new Map<number, number>();
-  let lastProgress = Date.now();
-  let finish: () => void = () => undefined;
-  const done = new Promise<void>((resolve) => (finish = resolve));
-  const consumer = kafka.createConsumer({
-    groupId: `loopline-replay-${randomUUID()}`,
-    topics: [topic],
-    commit: false,
-    fromBeginning: true,
-    partitionsConsumedConcurrently: Math.min(ends.size, 8),
-    maxBytesPerPartition: 4 * 1024 * 1024,
-    handler: async (batch) => {
-      const end = ends.get(batch.partition) ?? 0;
-      for (const r of batch.records) {
-        const offset = Number(r.offset);
-        if (offset >= end) {
-          position.set(batch.partition, end);
-          break;
-        }
-        result.recordsRead++;
-        position.set(batch.partition, offset + 1);
-        if (r.key !== null && keys.has(r.key.toString())) records.push(r);
-      }
-      lastProgress = Date.now();
-      if ((position.get(batch.partition) ?? 0) >= end) pending.delete(batch.partition);
-      if (pending.size === 0) finish();
-    },
-  });
-  const read = () => [...position.values()].reduce((a, b) => a + b, 0);
-  const progress = setInterval(() => io.err(`loopline replay: read ${read()}/${total} records of ${topic}\n`), PROGRESS_INTERVAL_MS);
-  let stalled = false;
-  const watchdog = setInterval(() => {
-    if (Date.now() - lastProgress < STALL_MS) return;
-    stalled = true;
-    finish();
-  }, 1_000);
-  try {
-    await consumer.start();
-    await done;
-  } finally {
-    clearInterval(progress);
-    clearInterval(watchdog);
-    await consumer.close();
-  }
-  if (stalled) {
-    if (!(await withTimeout(kafka.ping(), PROBE_TIMEOUT_MS, false))) throw new ReplayFailure(`Kafka stopped answering at ${brokers} (LOOPLINE_KAFKA_BROKERS) while reading ${topic}`);
-    result.incomplete = [...pending].sort((a, b) => a - b);
-    io.err(`loopline replay: warning: partition(s) ${result.incomplete.join(", ")} of ${topic} gave no records for ${STALL_MS / 1000}s short of their end offsets (deleted by retention?); replaying what was read\n`);
-  }
-  return result;
-}
-
 /** Reads the report's entities and features from feature-store (as of `at` when given). */
 async function readStore(client: Client<typeof FeatureStore>, view: FeatureView, entityIds: readonly string[], at: number | undefined): Promise<Map<string, Map<string, StoredCell>>> {
   const features = view.features.map((f) => formatFeatureRef({ view: view.name, feature: f.name }));
@@ -291,20 +202,10 @@ export const replayCommand: Command = {
       const parsed = parseReplayArgs(args);
       const config = loadConfig({ ...replayConfigSchema, kafkaBrokers: commonConfigSchema.kafkaBrokers, topicPrefix: commonConfigSchema.topicPrefix }, io.env);
       storeAddress = config.featureStoreAddress;
-      const brokers = config.kafkaBrokers.join(",");
-      const topic = topicName(config.topicPrefix, "events");
-      const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: "loopline-replay", logger: silentLogger, clientLogLevel: "error" });
-      let read: ReadResult;
-      try {
-        if (!(await withTimeout(kafka.ping(), PROBE_TIMEOUT_MS, false))) throw new ReplayFailure(`Kafka is not reachable at ${brokers} (LOOPLINE_KAFKA_BROKERS)`);
-        if (!(await kafka.listTopics()).includes(topic)) throw new ReplayFailure(`topic ${topic} does not exist (LOOPLINE_TOPIC_PREFIX is "${config.topicPrefix}")`);
-        read = await readEntityRecords(kafka, topic, new Set(parsed.entityIds), io, brokers);
-      } catch (err) {
-        if (err instanceof ReplayFailure) throw err;
-        throw new ReplayFailure(`reading ${topic} from ${brokers} (LOOPLINE_KAFKA_BROKERS) failed: ${describeError(err).message.split("\n")[0] ?? ""}`);
-      } finally {
-        await kafka.close().catch(() => undefined);
-      }
+      const wanted = new Set(parsed.entityIds);
+      const [read] = await readTopics(config, [{ base: "events", keep: (r) => r.key !== null && wanted.has(r.key.toString()) }], io, "replay");
+      if (read === undefined) throw new CommandFailure("no read of the events topic");
+      const topic = read.topic;
 
       const decode = createRecordDecoder({ views: builtinRegistry.views, maxEventBytes: config.maxEventBytes, maxClockSkewMs: config.maxClockSkewMs });
       const byEntity = collectEntityEvents(read.records, parsed.view, parsed.entityIds, decode);
@@ -331,7 +232,7 @@ export const replayCommand: Command = {
       out(io, parsed.json ? replayJson(report) : replayText(report));
       return report.compared && compareSummary(report).different > 0 ? EXIT_DIFFERENT : 0;
     } catch (err) {
-      if (err instanceof ReplayFailure) {
+      if (err instanceof CommandFailure) {
         io.err(`loopline replay: ${err.message}\n`);
         return 1;
       }

@@ -2,14 +2,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { insertRows } from "@loopline/kit";
 import { freePort, isolateStack } from "@loopline/testkit";
-import type { CommandIO } from "./commands.js";
 import { driftCommand } from "./drift-command.js";
-
-function capture(env: Record<string, string>): CommandIO & { stdout: () => string; stderr: () => string } {
-  let stdout = "";
-  let stderr = "";
-  return { out: (t) => void (stdout += t), err: (t) => void (stderr += t), env, stdout: () => stdout, stderr: () => stderr };
-}
+import { capture } from "./capture.test-helper.js";
 
 /** A drift_reports row's kind, column, method, statistic, p-value, threshold, drifted and reference size. */
 type Column = [kind: string, column: string, method: string, statistic: number, pValue: number | "nan", threshold: number | "nan", drifted: 0 | 1, nReference?: number];

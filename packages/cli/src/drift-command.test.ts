@@ -1,14 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { CommandIO } from "./commands.js";
 import { driftCommand, driftSql, filterText, parseDriftArgs, type DriftRequest } from "./drift-command.js";
 import { columnsTable, driftWindows, numberText, performanceText, windowHeader, windowText, type DriftRow } from "./drift-format.js";
-
-function capture(env: Record<string, string> = {}): CommandIO & { stdout: () => string; stderr: () => string } {
-  let stdout = "";
-  let stderr = "";
-  return { out: (t) => void (stdout += t), err: (t) => void (stderr += t), env, stdout: () => stdout, stderr: () => stderr };
-}
+import { capture } from "./capture.test-helper.js";
 
 test("the command line parses into a request", () => {
   const cases: [string[], DriftRequest][] = [

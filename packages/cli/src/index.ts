@@ -5,3 +5,4 @@ export { modelsCommands } from "./models-commands.js";
 export { driftCommand } from "./drift-command.js";
 export { predictCommand, predictConfigSchema } from "./predict-command.js";
 export { EXIT_DIFFERENT, replayCommand, replayConfigSchema } from "./replay-command.js";
+export { trainCommand } from "./train-command.js";

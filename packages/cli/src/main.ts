@@ -5,8 +5,9 @@ import { migrateCommand } from "./migrate-command.js";
 import { modelsCommands } from "./models-commands.js";
 import { predictCommand } from "./predict-command.js";
 import { replayCommand } from "./replay-command.js";
+import { trainCommand } from "./train-command.js";
 
-const commands: Command[] = [migrateCommand, ...modelsCommands, predictCommand, driftCommand, replayCommand];
+const commands: Command[] = [migrateCommand, ...modelsCommands, predictCommand, driftCommand, replayCommand, trainCommand];
 
 function help(): string {
   return [

@@ -7,14 +7,8 @@ import { silentLogger } from "@loopline/kit";
 import { createRegistryService, loadRegistryConfig } from "@loopline/model-registry";
 import { isolateStack } from "@loopline/testkit";
 import { exportLogisticRegressionOnnx } from "@loopline/trainer";
-import type { CommandIO } from "./commands.js";
 import { modelsCommands } from "./models-commands.js";
-
-function capture(env: Record<string, string>): CommandIO & { stdout: () => string; stderr: () => string } {
-  let stdout = "";
-  let stderr = "";
-  return { out: (t) => void (stdout += t), err: (t) => void (stderr += t), env, stdout: () => stdout, stderr: () => stderr };
-}
+import { capture } from "./capture.test-helper.js";
 
 test("register, promote, show, rollback and history through the CLI against a running registry", async (t) => {
   const stack = await isolateStack(t);

@@ -3,15 +3,9 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import type { CommandIO } from "./commands.js";
 import { parsePairs, usageFlags } from "./commands.js";
 import { modelsCommands, readSignature } from "./models-commands.js";
-
-function capture(env: Record<string, string> = {}): CommandIO & { stdout: () => string; stderr: () => string } {
-  let stdout = "";
-  let stderr = "";
-  return { out: (t) => void (stdout += t), err: (t) => void (stderr += t), env, stdout: () => stdout, stderr: () => stderr };
-}
+import { capture } from "./capture.test-helper.js";
 
 const command = (name: string) => {
   const found = modelsCommands.find((c) => c.path[1] === name);

@@ -1,9 +1,17 @@
 import { readFile } from "node:fs/promises";
 import { userInfo } from "node:os";
-import { fromJson } from "@bufbuild/protobuf";
+import { fromJson, type MessageInitShape } from "@bufbuild/protobuf";
 import { defineConfig, loadConfig } from "@loopline/kit";
 import { createClient, GrpcError, GrpcStatus, type Client } from "@loopline/proto";
-import { ModelRegistry, ModelSignatureSchema, Stage, type ModelSignature } from "@loopline/proto/gen/loopline/v1/registry_pb.js";
+import {
+  ModelRegistry,
+  ModelSignatureSchema,
+  Stage,
+  type ModelSignature,
+  type ModelVersion,
+  type RegisterVersionHeaderSchema,
+  type RegisterVersionResponse,
+} from "@loopline/proto/gen/loopline/v1/registry_pb.js";
 import { out, parseFlags, parsePairs, reportFailure, requireFlag, stringFlag, usageFlags, UsageError, type Command, type CommandIO } from "./commands.js";
 import { historyTable, json, modelsTable, stageText, versionDetails, versionsTable } from "./models-format.js";
 
@@ -17,7 +25,8 @@ export const modelsConfigSchema = defineConfig({
 
 const CHUNK_BYTES = 1024 * 1024;
 
-interface Session {
+/** A registry client with who writes and how (token). */
+export interface Session {
   client: Client<typeof ModelRegistry>;
   address: string;
   actor: string;
@@ -61,7 +70,8 @@ function parseStageFlag(text: string): Stage {
   return stage;
 }
 
-function openSession(io: CommandIO): Session {
+/** Opens a registry client from LOOPLINE_REGISTRY_* and LOOPLINE_ACTOR. */
+export function openSession(io: CommandIO): Session {
   const config = loadConfig(modelsConfigSchema, io.env);
   const client = createClient(ModelRegistry, config.address, { timeoutMs: 30_000, ...(config.tlsCa !== "" ? { tls: { ca: config.tlsCa } } : {}) });
   let user = "unknown";
@@ -166,13 +176,8 @@ export const modelsRegisterCommand = modelsCommand(
       lineage: { source: stringFlag(parsed.flags, "source") ?? "cli", runId: stringFlag(parsed.flags, "run-id") ?? "" },
       actor,
     };
-    const messages = [
-      { part: { case: "header" as const, value: header } },
-      ...Array.from({ length: Math.ceil(onnx.length / CHUNK_BYTES) }, (_, i) => ({ part: { case: "chunk" as const, value: onnx.subarray(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES) } })),
-    ];
-    const response = await client.registerVersion(messages, { ...writeOptions, timeoutMs: 300_000 });
+    const response = await uploadVersion({ client, writeOptions }, header, onnx);
     const v = response.version;
-    if (v === undefined) throw new GrpcError(GrpcStatus.INTERNAL, "the registry answered without a version");
     if (parsed.flags.has("json")) {
       out(io, JSON.stringify({ version: json.version(v), artifactDeduplicated: response.artifactDeduplicated }));
     } else if (v.statusReason !== "") {
@@ -184,6 +189,22 @@ export const modelsRegisterCommand = modelsCommand(
     return v.statusReason !== "" ? 1 : 0;
   },
 );
+
+/** Registers a version: the header, then the ONNX bytes in 1 MB chunks; the answer always has a version. */
+export async function uploadVersion(
+  session: Pick<Session, "client" | "writeOptions">,
+  header: MessageInitShape<typeof RegisterVersionHeaderSchema>,
+  onnx: Uint8Array,
+): Promise<RegisterVersionResponse & { version: ModelVersion }> {
+  const messages = [
+    { part: { case: "header" as const, value: header } },
+    ...Array.from({ length: Math.ceil(onnx.length / CHUNK_BYTES) }, (_, i) => ({ part: { case: "chunk" as const, value: onnx.subarray(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES) } })),
+  ];
+  const response = await session.client.registerVersion(messages, { ...session.writeOptions, timeoutMs: 300_000 });
+  const version = response.version;
+  if (version === undefined) throw new GrpcError(GrpcStatus.INTERNAL, "the registry answered without a version");
+  return { ...response, version };
+}
 
 /** `loopline models promote MODEL VERSION --to STAGE`. */
 export const modelsPromoteCommand = modelsCommand(

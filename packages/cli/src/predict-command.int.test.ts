@@ -13,14 +13,8 @@ import { InputEncoding, ModelVersionSchema, Stage } from "@loopline/proto/gen/lo
 import { FeatureStatus, FeatureValueSchema } from "@loopline/proto/gen/loopline/v1/values_pb.js";
 import { freePort, isolateStack } from "@loopline/testkit";
 import { exportLogisticRegressionOnnx } from "@loopline/trainer";
-import type { CommandIO } from "./commands.js";
 import { predictCommand } from "./predict-command.js";
-
-function capture(env: Record<string, string>): CommandIO & { stdout: () => string; stderr: () => string } {
-  let stdout = "";
-  let stderr = "";
-  return { out: (t) => void (stdout += t), err: (t) => void (stderr += t), env, stdout: () => stdout, stderr: () => stderr };
-}
+import { capture } from "./capture.test-helper.js";
 
 // P(fraud) = sigmoid(0.5 · amount − 0.25 · hour + 0.1), amount from the store, hour from the caller.
 const amounts: Record<string, number> = { "card-1": 4, "card-2": -2 };

@@ -8,8 +8,8 @@ import { createClient, toFeatureValue, type PlainValue } from "@loopline/proto";
 import { EventSchema } from "@loopline/proto/gen/loopline/v1/events_pb.js";
 import { FeatureStore, FeatureUpdateSchema } from "@loopline/proto/gen/loopline/v1/features_pb.js";
 import { eventually, freePort, isolateStack } from "@loopline/testkit";
-import type { CommandIO } from "./commands.js";
 import { replayCommand } from "./replay-command.js";
+import { capture } from "./capture.test-helper.js";
 
 // Integration: feature-ingest and feature-store in-process on the real Kafka and Redis; the CLI
 // replays the same events and compares with what the store serves.
@@ -18,12 +18,6 @@ const MIN = 60_000;
 // Near the real clock: the store serves and expires by it. The last event is 3 minutes old, so no
 // 10-minute feature reaches its max age while the test runs.
 const NOW = Math.floor(Date.now() / 1000) * 1000;
-
-function capture(env: Record<string, string>): CommandIO & { stdout: () => string; stderr: () => string } {
-  let stdout = "";
-  let stderr = "";
-  return { out: (t) => void (stdout += t), err: (t) => void (stderr += t), env, stdout: () => stdout, stderr: () => stderr };
-}
 
 async function replay(args: string[], env: Record<string, string>) {
   const io = capture(env);

@@ -112,7 +112,9 @@ export function reportFailure(io: CommandIO, path: readonly string[], usage: str
   if (err instanceof GrpcError) {
     const unreachable = err.code === GrpcStatus.UNAVAILABLE || err.code === GrpcStatus.DEADLINE_EXCEEDED;
     const where = unreachable && endpoint !== undefined ? ` (${endpoint.what} at ${endpoint.address ?? "?"}, ${endpoint.variable})` : "";
-    io.err(`${prefix}: ${err.codeName}: ${err.message.split("\n")[0] ?? ""}${where}\n`);
+    // grpc-js ends a connection failure's message with an empty "Resolution note: ".
+    const message = (err.message.split("\n")[0] ?? "").replace(/\s*Resolution note:\s*$/, "");
+    io.err(`${prefix}: ${err.codeName}: ${message}${where}\n`);
     return 1;
   }
   throw err;

@@ -74,6 +74,12 @@ test("loopline train fits a model on events and entity-keyed labels from Kafka, 
     assert.match(view.err, /unknown view "cards" \(known views: .*card_txn/);
   });
 
+  await t.test("an unreachable registry is said before anything is read or trained", async () => {
+    const io = capture({ ...env, LOOPLINE_REGISTRY_ADDRESS: "127.0.0.1:1" });
+    assert.equal(await trainCommand.run(["fraud", "card_txn"], io), 1);
+    assert.match(io.stderr(), /^loopline train: UNAVAILABLE: .*ECONNREFUSED.* \(registry at 127\.0\.0\.1:1, LOOPLINE_REGISTRY_ADDRESS\)\n$/);
+  });
+
   await t.test("too few labels is one line, exit 1, and registers nothing", async () => {
     const r = await train(["fraud", "card_txn", "--min-labels", "1000"]);
     assert.equal(r.code, 1, r.err);

@@ -8,6 +8,7 @@ import { decodeLabel, isProblem, type LabelInput } from "@loopline/drift-monitor
 import { builtinRegistry, createEventValidator, type Event, type FeatureView } from "@loopline/features";
 import { decodeRecord } from "@loopline/feature-ingest/decode";
 import { commonConfigSchema, loadConfig } from "@loopline/kit";
+import { GrpcError, GrpcStatus } from "@loopline/proto";
 import { Stage } from "@loopline/proto/gen/loopline/v1/registry_pb.js";
 import { trainingSetFromReplay, type ReplayLabel } from "@loopline/retrain-trigger/replay-set";
 import { createTrainer, numericSignature, parseTrainerSpec, trainChallenger, TrainerError, type ThresholdChoice, type TrainedChallenger } from "@loopline/trainer";
@@ -217,6 +218,11 @@ export const trainCommand: Command = {
     try {
       const parsed = parseTrainArgs(args);
       const config = loadConfig({ ...replayConfigSchema, kafkaBrokers: commonConfigSchema.kafkaBrokers, topicPrefix: commonConfigSchema.topicPrefix }, io.env);
+      // The registry is asked first, so an unreachable one is said before minutes of reading and training.
+      session = openSession(io);
+      await session.client.getModel({ name: parsed.model }).catch((err: unknown) => {
+        if (!(err instanceof GrpcError && err.code === GrpcStatus.NOT_FOUND)) throw err;
+      });
       // Records are decoded as they are read and only the view's events kept, so a long topic is
       // held as events, not as record buffers. The clock of the future-time check is each record's
       // timestamp, as in `loopline replay`.
@@ -259,7 +265,6 @@ export const trainCommand: Command = {
       const set = trainingSetFromReplay(view, events, labels.labels, parsed.features, `loopline train: ${view.name} replayed from ${eventRead?.topic ?? "events"} at ${labels.labels.length} entity-keyed labels`);
       const refs = parsed.features.map((f) => `${view.name}:${f}`);
       const trained = await trainChallenger({ model: parsed.model, trainer: createTrainer(parseTrainerSpec(parsed.trainerSpec)), set, signature: numericSignature(refs), threshold: parsed.threshold });
-      session = openSession(io);
       const registered = await registerAndPromote(session, parsed, trained, labels);
       const report: TrainReport = { model: parsed.model, view: view.name, trainer: parsed.trainerSpec, features: parsed.features, eventsRead: eventRead?.recordsRead ?? 0, eventsUsed: events.length, labels, trained, ...registered };
       out(io, parsed.json ? reportJson(report) : reportText(report));

@@ -5,8 +5,7 @@
 // labelled predictions in ClickHouse, which need a model to have served first.
 import { randomUUID } from "node:crypto";
 import { decodeLabel, isProblem, type LabelInput } from "@loopline/drift-monitor/decode";
-import { builtinRegistry, createEventValidator, type Event, type FeatureView } from "@loopline/features";
-import { decodeRecord } from "@loopline/feature-ingest/decode";
+import { builtinRegistry, type Event, type FeatureView } from "@loopline/features";
 import { commonConfigSchema, loadConfig } from "@loopline/kit";
 import { GrpcError, GrpcStatus } from "@loopline/proto";
 import { Stage } from "@loopline/proto/gen/loopline/v1/registry_pb.js";
@@ -15,7 +14,7 @@ import { createTrainer, numericSignature, parseTrainerSpec, trainChallenger, Tra
 import { out, parseFlags, reportFailure, stringFlag, usageFlags, UsageError, type Command, type CommandIO } from "./commands.js";
 import { openSession, uploadVersion, type Session } from "./models-commands.js";
 import { stageText } from "./models-format.js";
-import { replayConfigSchema } from "./replay-command.js";
+import { createRecordDecoder, replayConfigSchema } from "./replay-command.js";
 import { CommandFailure, readTopics } from "./topic-read.js";
 
 const PATH = ["train"] as const;
@@ -223,11 +222,9 @@ export const trainCommand: Command = {
       await session.client.getModel({ name: parsed.model }).catch((err: unknown) => {
         if (!(err instanceof GrpcError && err.code === GrpcStatus.NOT_FOUND)) throw err;
       });
-      // Records are decoded as they are read and only the view's events kept, so a long topic is
-      // held as events, not as record buffers. The clock of the future-time check is each record's
-      // timestamp, as in `loopline replay`.
-      let recordTime = 0;
-      const validator = createEventValidator({ views: builtinRegistry.views, maxEventBytes: config.maxEventBytes, maxClockSkew: config.maxClockSkewMs, now: () => recordTime });
+      // Records are decoded as they are read (as `loopline replay` decodes them) and only the view's
+      // events kept, so a long topic is held as events, not as record buffers.
+      const decode = createRecordDecoder({ views: builtinRegistry.views, maxEventBytes: config.maxEventBytes, maxClockSkewMs: config.maxClockSkewMs });
       const events: Event[] = [];
       const labelInputs: ReturnType<typeof decodeLabel>[] = [];
       const view = parsed.view;
@@ -237,8 +234,7 @@ export const trainCommand: Command = {
           {
             base: "events",
             keep: (record) => {
-              recordTime = record.timestamp;
-              const decoded = decodeRecord(record, validator);
+              const decoded = decode(record);
               if (decoded.ok && decoded.event.entity === view.entity && view.sourceTypes.includes(decoded.event.type)) events.push(decoded.event);
               return false;
             },

@@ -19,6 +19,7 @@ test("train arguments: defaults, and each mistake named", () => {
     [["fraud", "card_txn", "--min-labels", "2"], /^--min-labels: "2" is not a whole number of at least 4$/],
     [["fraud", "card_txn", "--promote=yes"], /^--promote takes no value/],
     [["fraud", "card_txn", "--promot"], /^unknown flag --promot$/],
+    [["fraud", "card_txn", "--reason", "first"], /^--reason is the promotion's: it goes with --promote$/],
   ];
   for (const [args, message] of cases) {
     assert.throws(() => parseTrainArgs(args), (err: unknown) => err instanceof UsageError && message.test(err.message), args.join(" "));

@@ -73,7 +73,9 @@ export function parseTrainArgs(args: readonly string[]): TrainArgs {
   const minText = stringFlag(flags, "min-labels");
   const minLabels = minText === undefined ? DEFAULT_MIN_LABELS : Number(minText);
   if (!Number.isInteger(minLabels) || minLabels < 4) throw new UsageError(`--min-labels: "${minText}" is not a whole number of at least 4`);
-  return { model, view, features, trainerSpec, threshold, minLabels, promote: flags.has("promote"), reason: stringFlag(flags, "reason"), json: flags.has("json") };
+  const reason = stringFlag(flags, "reason");
+  if (reason !== undefined && !flags.has("promote")) throw new UsageError("--reason is the promotion's: it goes with --promote");
+  return { model, view, features, trainerSpec, threshold, minLabels, promote: flags.has("promote"), reason, json: flags.has("json") };
 }
 
 /** Entity-keyed labels, one per (entity, event time) — a redelivered or corrected label replaces the earlier one — and what was set aside. */

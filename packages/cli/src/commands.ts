@@ -78,6 +78,16 @@ export function stringFlag(flags: Map<string, string | true>, name: string): str
   return value;
 }
 
+/**
+ * Whether a switch (a flag without a value) is given; a UsageError when it was given one, as
+ * `--json fraud` parses: the hint says why (default: the value it got).
+ */
+export function switchFlag(flags: Map<string, string | true>, name: string, hint?: string): boolean {
+  const value = flags.get(name);
+  if (value !== undefined && value !== true) throw new UsageError(`--${name} takes no value (${hint ?? `got "${value}"`})`);
+  return value === true;
+}
+
 /** A flag's value, or a UsageError saying it is required. */
 export function requireFlag(flags: Map<string, string | true>, name: string): string {
   const value = stringFlag(flags, name);

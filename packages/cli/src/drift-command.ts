@@ -1,5 +1,5 @@
 import { commonConfigSchema, createClickHouse, formatDuration, ident, loadConfig, parseDuration, queryRows, sql, UnavailableError } from "@loopline/kit";
-import { out, parseFlags, reportFailure, stringFlag, UsageError, type Command, type CommandIO } from "./commands.js";
+import { out, parseFlags, reportFailure, stringFlag, switchFlag, UsageError, type Command, type CommandIO } from "./commands.js";
 import { driftText, driftWindows, type DriftRow, type DriftWindowView } from "./drift-format.js";
 
 const PATH = ["drift"];
@@ -23,12 +23,11 @@ export interface DriftRequest {
 export function parseDriftArgs(args: readonly string[]): DriftRequest {
   const { positional, flags } = parseFlags(args, FLAGS);
   // `--json fraud` reads as --json=fraud: say so rather than that MODEL is missing.
-  const json = flags.get("json");
-  if (json !== undefined && json !== true) throw new UsageError(`--json takes no value (got "${json}")`);
+  const json = switchFlag(flags, "json");
   const [model, ...extra] = positional;
   if (model === undefined || model.trim() === "") throw new UsageError("MODEL is required");
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0] ?? ""}" (one MODEL at a time)`);
-  const request: DriftRequest = { model, json: json === true };
+  const request: DriftRequest = { model, json };
   const version = stringFlag(flags, "version");
   if (version !== undefined) {
     if (version.trim() === "") throw new UsageError("--version needs a value");

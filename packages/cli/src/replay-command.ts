@@ -16,7 +16,7 @@ import { commonConfigSchema, defineConfig, loadConfig, type ConsumedRecord } fro
 import { createClient, fromFeatureValue, type Client } from "@loopline/proto";
 import { FeatureStore } from "@loopline/proto/gen/loopline/v1/features_pb.js";
 import { FeatureStatus } from "@loopline/proto/gen/loopline/v1/values_pb.js";
-import { out, parseFlags, reportFailure, stringFlag, UsageError, type Command } from "./commands.js";
+import { out, parseFlags, reportFailure, stringFlag, switchFlag, UsageError, type Command } from "./commands.js";
 import { CommandFailure, readTopics } from "./topic-read.js";
 import { replayJson, replayText, sameServed, compareSummary, type EntityReport, type ReplayReport, type StoredCell } from "./replay-format.js";
 
@@ -59,10 +59,8 @@ function knownViews(): string {
 /** Parses the arguments of `loopline replay`; throws UsageError on anything it does not take. */
 export function parseReplayArgs(args: readonly string[]): ReplayArgs {
   const { positional, flags } = parseFlags(args, ["at", "compare", "json"]);
-  for (const name of ["compare", "json"]) {
-    const value = flags.get(name);
-    if (value !== undefined && value !== true) throw new UsageError(`--${name} takes no value (entity ids go before the flags)`);
-  }
+  const compare = switchFlag(flags, "compare", "entity ids go before the flags");
+  const json = switchFlag(flags, "json", "entity ids go before the flags");
   const [viewName, ...ids] = positional;
   if (viewName === undefined || viewName === "") throw new UsageError(`VIEW is required (known views: ${knownViews()})`);
   const view = builtinRegistry.views.find((v) => v.name === viewName);
@@ -71,7 +69,7 @@ export function parseReplayArgs(args: readonly string[]): ReplayArgs {
   if (entityIds.length === 0) throw new UsageError("at least one ENTITY_ID is required");
   if (entityIds.includes("")) throw new UsageError("ENTITY_ID must not be empty");
   const at = stringFlag(flags, "at");
-  return { view, entityIds, at: at === undefined ? undefined : parseAt(at), compare: flags.has("compare"), json: flags.has("json") };
+  return { view, entityIds, at: at === undefined ? undefined : parseAt(at), compare, json };
 }
 
 /** A raw record as feature-ingest sees it: a valid event, or the reason it is dead-lettered. */

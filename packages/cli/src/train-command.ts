@@ -11,7 +11,7 @@ import { GrpcError, GrpcStatus } from "@loopline/proto";
 import { Stage } from "@loopline/proto/gen/loopline/v1/registry_pb.js";
 import { trainingSetFromReplay, type ReplayLabel } from "@loopline/retrain-trigger/replay-set";
 import { createTrainer, numericSignature, parseTrainerSpec, trainChallenger, TrainerError, type ThresholdChoice, type TrainedChallenger } from "@loopline/trainer";
-import { out, parseFlags, reportFailure, stringFlag, usageFlags, UsageError, type Command, type CommandIO } from "./commands.js";
+import { out, parseFlags, reportFailure, stringFlag, switchFlag, usageFlags, UsageError, type Command, type CommandIO } from "./commands.js";
 import { openSession, uploadVersion, type Session } from "./models-commands.js";
 import { stageText } from "./models-format.js";
 import { createRecordDecoder, replayConfigSchema } from "./replay-command.js";
@@ -39,10 +39,8 @@ export interface TrainArgs {
 /** Parses the arguments of `loopline train`; every mistake is a UsageError. */
 export function parseTrainArgs(args: readonly string[]): TrainArgs {
   const { positional, flags } = parseFlags(args, usageFlags(USAGE));
-  for (const name of ["promote", "json"]) {
-    const value = flags.get(name);
-    if (value !== undefined && value !== true) throw new UsageError(`--${name} takes no value (got "${value}")`);
-  }
+  const promote = switchFlag(flags, "promote");
+  const json = switchFlag(flags, "json");
   const [model, viewName, ...extra] = positional;
   if (model === undefined || model.trim() === "") throw new UsageError("MODEL is required");
   if (viewName === undefined) throw new UsageError("VIEW is required");
@@ -74,8 +72,8 @@ export function parseTrainArgs(args: readonly string[]): TrainArgs {
   const minLabels = minText === undefined ? DEFAULT_MIN_LABELS : Number(minText);
   if (!Number.isInteger(minLabels) || minLabels < 4) throw new UsageError(`--min-labels: "${minText}" is not a whole number of at least 4`);
   const reason = stringFlag(flags, "reason");
-  if (reason !== undefined && !flags.has("promote")) throw new UsageError("--reason is the promotion's: it goes with --promote");
-  return { model, view, features, trainerSpec, threshold, minLabels, promote: flags.has("promote"), reason, json: flags.has("json") };
+  if (reason !== undefined && !promote) throw new UsageError("--reason is the promotion's: it goes with --promote");
+  return { model, view, features, trainerSpec, threshold, minLabels, promote, reason, json };
 }
 
 /** Entity-keyed labels, one per (entity, event time) — a redelivered or corrected label replaces the earlier one — and what was set aside. */

@@ -25,7 +25,7 @@ export function isProtobuf(contentType: Buffer | undefined): boolean {
 }
 
 /** A record as feature-ingest reads it: a valid event, or the code and detail it is dead-lettered with. */
-export type DecodedRecord = { ok: true; event: Event } | { ok: false; code: string; detail: string };
+export type DecodedRecord = { readonly ok: true; readonly event: Event } | { readonly ok: false; readonly code: string; readonly detail: string };
 
 /**
  * Decodes and validates one raw record of the events topic: JSON, or protobuf when the
@@ -42,5 +42,6 @@ export function decodeRecord(record: Pick<ConsumedRecord, "value" | "headers">, 
   } else {
     result = validator.parse(record.value);
   }
-  return result.ok ? { ok: true, event: result.event } : { ok: false, code: result.rejection.code, detail: result.rejection.message };
+  // A valid event's result is returned as it is: processBatch calls this per record, and most are valid.
+  return result.ok ? result : { ok: false, code: result.rejection.code, detail: result.rejection.message };
 }

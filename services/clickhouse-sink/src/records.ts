@@ -1,17 +1,14 @@
 import { isUtf8 } from "node:buffer";
 import { fromBinary, toJsonString } from "@bufbuild/protobuf";
 import { DLQ_HEADERS, type ConsumedRecord } from "@loopline/kit";
-import { decodeFeatureUpdate, fromFeatureValue } from "@loopline/proto";
+import { PROTOBUF_CONTENT_TYPE, decodeFeatureUpdate, fromFeatureValue, parseRecordTime } from "@loopline/proto";
 import { DriftReportSchema, RetrainDecisionSchema, type ColumnDrift } from "@loopline/proto/gen/loopline/v1/drift_pb.js";
 import { EventSchema } from "@loopline/proto/gen/loopline/v1/events_pb.js";
 import { ModelEventSchema, ModelEventType, ModelVersionSchema, Stage } from "@loopline/proto/gen/loopline/v1/registry_pb.js";
-import { labelRow, parseJsonLabel, parseProtobufLabel, parseTime } from "./labels.js";
+import { labelRow, parseLabel } from "./labels.js";
 import { decodePredictionRow, ROUTE_NAMES } from "./prediction-decoder.js";
 import { float, millis, pushValue, seconds, type Mapped, type Rejection, type Row } from "./rows.js";
 import { TABLE_OF, type TopicKind } from "./topics.js";
-
-/** The content type that marks a protobuf record on topics that also accept JSON (labels, events). */
-export const PROTOBUF_CONTENT_TYPE = "application/x-protobuf";
 
 /** `dlq_partition` of a dead letter the sink recorded itself (the record never sat in a DLQ topic). */
 export const SINK_DEAD_LETTER_PARTITION = 4_294_967_295;
@@ -61,7 +58,7 @@ export function mapRecord(kind: TopicKind, record: ConsumedRecord, ingestedAt: n
     case "features":
       return mapFeatureUpdate(value, record, ingestedAt);
     case "labels": {
-      const parsed = isProtobuf(record) ? parseProtobufLabel(value, record.timestamp) : parseJsonLabel(value.toString("utf8"), record.timestamp);
+      const parsed = parseLabel(value, record.headers["content-type"]?.toString("latin1"), record.timestamp);
       if ("rejected" in parsed) return parsed;
       return { table, rows: [labelRow(parsed, origin(record), ingestedAt)] };
     }
@@ -281,7 +278,7 @@ function mapEvent(record: ConsumedRecord, value: Buffer, ingestedAt: number): Ma
     const obj = o as Record<string, unknown>;
     const str = (k: string) => (typeof obj[k] === "string" ? (obj[k] as string) : "");
     const fields = typeof obj["fields"] === "object" && obj["fields"] !== null ? (obj["fields"] as Record<string, unknown>) : {};
-    e = { eventId: str("event_id"), entity: str("entity"), entityId: str("entity_id"), eventTimeMs: parseTime(obj["event_time"]), type: str("type"), fields };
+    e = { eventId: str("event_id"), entity: str("entity"), entityId: str("entity_id"), eventTimeMs: parseRecordTime(obj["event_time"]), type: str("type"), fields };
   }
   if (e.eventId === "") return missing("event_id", "event");
   if (Number.isNaN(e.eventTimeMs)) return reject("INVALID_FIELD", "field event_time must be epoch milliseconds or an RFC 3339 time");

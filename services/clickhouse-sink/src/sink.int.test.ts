@@ -270,7 +270,7 @@ test("labels in all three forms: ids derived, corrections win, redelivery collap
     { request_id: "r2b", model_version: "1", route: "production", label: 1, matched_by: "entity_time" },
   ]);
   assert.deepEqual(await queryRows(s.clickhouse, "SELECT reason, detail FROM dead_letters_dedup ORDER BY reason"), [
-    { reason: "INVALID_FIELD", detail: "field label must be a finite number" },
+    { reason: "INVALID_FIELD", detail: 'field label must be a number or true/false, got "yes"' },
     { reason: "MISSING_FIELD", detail: "a label needs request_id, or entity_id with event_time" },
   ]);
 });

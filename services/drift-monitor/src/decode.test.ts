@@ -68,9 +68,10 @@ test("bad labels are problems naming what is wrong", () => {
     ["INVALID_LABEL", toBinary(LabelSchema, create(LabelSchema, { requestId: "q", label: 2 })), undefined],
     ["MISSING_FIELD", utf8('{"label":1}'), undefined],
     ["MISSING_FIELD", utf8('{"entity_id":"c","label":1}'), undefined],
-    ["BAD_EVENT_TIME", utf8('{"entity_id":"c","event_time":"yesterday","label":1}'), undefined],
-    ["BAD_LABEL_TIME", utf8('{"request_id":"q","label":1,"label_time":"soon"}'), undefined],
-    ["MALFORMED_LABEL", Uint8Array.from([0xff, 0xff, 0xff]), undefined],
+    ["INVALID_FIELD", utf8('{"entity_id":"c","event_time":"yesterday","label":1}'), undefined],
+    ["INVALID_FIELD", utf8('{"request_id":"q","label":1,"label_time":"soon"}'), undefined],
+    ["INVALID_FIELD", utf8('{"request_id":"q","label":"1"}'), undefined],
+    ["MALFORMED_PROTOBUF", Uint8Array.from([0xff, 0xff, 0xff]), undefined],
   ];
   for (const [code, bytes, type] of cases) {
     const got = decodeLabel(bytes, type);

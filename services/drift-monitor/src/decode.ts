@@ -1,8 +1,8 @@
 // Decoding of the two inputs: protobuf PredictionRecords from loopline.predictions, and labels from
 // loopline.labels as protobuf Label or one of the two JSON forms. Anything else is a reason for the DLQ.
 import { fromBinary } from "@bufbuild/protobuf";
-import { fromFeatureValue, type PlainValue } from "@loopline/proto";
-import { LabelSchema, PredictionRecordSchema, Route } from "@loopline/proto/gen/loopline/v1/predictions_pb.js";
+import { decodeLabel as decodeSharedLabel, fromFeatureValue, isLabelProblem, type PlainValue } from "@loopline/proto";
+import { PredictionRecordSchema, Route } from "@loopline/proto/gen/loopline/v1/predictions_pb.js";
 import { FeatureStatus } from "@loopline/proto/gen/loopline/v1/values_pb.js";
 
 /** A prediction as the monitor needs it. */
@@ -74,75 +74,13 @@ export function isProblem(x: unknown): x is DecodeProblem {
   return typeof x === "object" && x !== null && "code" in x && "detail" in x;
 }
 
-function labelValue(v: unknown): 0 | 1 | undefined {
-  if (v === 0 || v === false) return 0;
-  if (v === 1 || v === true) return 1;
-  return undefined;
-}
-
-/** Epoch ms from a number (epoch ms) or an RFC 3339 string; undefined when neither. */
-function timeValue(v: unknown): number | undefined {
-  if (typeof v === "number") return Number.isFinite(v) ? v : undefined;
-  if (typeof v === "string" && /^\d{4}-\d{2}-\d{2}T/.test(v)) {
-    const ms = Date.parse(v);
-    return Number.isNaN(ms) ? undefined : ms;
-  }
-  return undefined;
-}
-
-function checked(l: LabelInput): LabelInput | DecodeProblem {
-  if (l.requestId === "" && l.entityId === "") return { code: "MISSING_FIELD", detail: "a label needs request_id, or entity_id with event_time" };
-  if (l.requestId === "" && !(l.eventTimeMs > 0)) return { code: "MISSING_FIELD", detail: "an entity-keyed label needs event_time" };
-  return l;
-}
-
-function decodeJsonLabel(text: string): LabelInput | DecodeProblem {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    return { code: "MALFORMED_JSON", detail: "label is not valid JSON" };
-  }
-  if (typeof json !== "object" || json === null || Array.isArray(json)) return { code: "MALFORMED_JSON", detail: "label is not a JSON object" };
-  const o = json as Record<string, unknown>;
-  const label = labelValue(o["label"]);
-  if (label === undefined) return { code: "INVALID_LABEL", detail: `label must be 0, 1, true or false, got ${JSON.stringify(o["label"])}` };
-  const requestId = typeof o["request_id"] === "string" ? o["request_id"] : "";
-  const entityId = typeof o["entity_id"] === "string" ? o["entity_id"] : "";
-  let eventTimeMs = 0;
-  if (o["event_time"] !== undefined) {
-    const t = timeValue(o["event_time"]);
-    if (t === undefined) return { code: "BAD_EVENT_TIME", detail: "event_time must be epoch ms or RFC 3339" };
-    eventTimeMs = t;
-  }
-  let labelTimeMs = 0;
-  if (o["label_time"] !== undefined) {
-    const t = timeValue(o["label_time"]);
-    if (t === undefined) return { code: "BAD_LABEL_TIME", detail: "label_time must be epoch ms or RFC 3339" };
-    labelTimeMs = t;
-  }
-  return checked({ requestId, entityId, eventTimeMs, label, labelTimeMs });
-}
-
 /**
- * Decodes a label: protobuf loopline.v1.Label when the content-type header says application/x-protobuf or
- * the bytes do not start like JSON, else the JSON forms {request_id, label, label_time} and
- * {entity_id, event_time, label} (times as epoch ms or RFC 3339; label 0/1 or false/true).
+ * Reads a label with the decoder every consumer of loopline.labels shares (@loopline/proto's
+ * decodeLabel), then asks what the monitor's classification metrics need: a label of 0 or 1.
  */
 export function decodeLabel(bytes: Uint8Array, contentType: string | undefined): LabelInput | DecodeProblem {
-  const type = contentType?.split(";")[0]?.trim().toLowerCase();
-  const first = bytes.find((b) => b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d);
-  // '{' (0x7b) would be field 15 with a deprecated wire type in protobuf: never a valid Label.
-  if (type !== "application/x-protobuf" && (type === "application/json" || first === 0x7b)) {
-    return decodeJsonLabel(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"));
-  }
-  let l;
-  try {
-    l = fromBinary(LabelSchema, bytes);
-  } catch (err) {
-    return { code: "MALFORMED_LABEL", detail: `neither JSON nor a loopline.v1.Label: ${err instanceof Error ? err.message : String(err)}` };
-  }
-  const label = labelValue(l.label);
-  if (label === undefined) return { code: "INVALID_LABEL", detail: `label must be 0 or 1, got ${l.label}` };
-  return checked({ requestId: l.requestId, entityId: l.entityId, eventTimeMs: Number(l.eventTimeMs), label, labelTimeMs: Number(l.labelTimeMs) });
+  const l = decodeSharedLabel(bytes, contentType);
+  if (isLabelProblem(l)) return l;
+  if (l.label !== 0 && l.label !== 1) return { code: "INVALID_LABEL", detail: `label must be 0 or 1 (false or true) for classification metrics, got ${l.label}` };
+  return { requestId: l.requestId, entityId: l.entityId, eventTimeMs: l.eventTimeMs, label: l.label, labelTimeMs: l.labelTimeMs };
 }

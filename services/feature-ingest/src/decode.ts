@@ -1,11 +1,11 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import type { Event, EventInput, EventResult, EventValidator } from "@loopline/features";
 import type { ConsumedRecord } from "@loopline/kit";
-import { fromFeatureValue } from "@loopline/proto";
+import { PROTOBUF_CONTENT_TYPE, fromFeatureValue } from "@loopline/proto";
 import { EventSchema } from "@loopline/proto/gen/loopline/v1/events_pb.js";
 
 /** Content type that selects the protobuf form of an event (the record header `content-type`). */
-export const PROTOBUF_CONTENT_TYPE = "application/x-protobuf";
+export { PROTOBUF_CONTENT_TYPE };
 
 /** Decodes a protobuf loopline.v1.Event into the validator's structured input; undefined when undecodable. */
 export function decodeProtobufEvent(bytes: Uint8Array): EventInput | undefined {

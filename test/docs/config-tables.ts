@@ -5,6 +5,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { commonConfigSchema, describeConfig, type ConfigSchema } from "@loopline/kit";
 import { modelsConfigSchema } from "../../packages/cli/src/models-commands.js";
+import { featuresConfigSchema } from "../../packages/cli/src/features-command.js";
 import { predictConfigSchema } from "../../packages/cli/src/predict-command.js";
 import { replayConfigSchema } from "../../packages/cli/src/replay-command.js";
 import { clickhouseSinkConfigSchema } from "../../services/clickhouse-sink/src/config.js";
@@ -31,6 +32,7 @@ const services: [string, ConfigSchema][] = [
   ["clickhouse-sink", clickhouseSinkConfigSchema],
   ["loopline models (the CLI)", modelsConfigSchema],
   ["loopline predict (the CLI)", predictConfigSchema],
+  ["loopline features (the CLI)", featuresConfigSchema],
   ["loopline replay (the CLI)", replayConfigSchema],
 ];
 

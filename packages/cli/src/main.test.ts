@@ -10,7 +10,7 @@ const LOOPLINE = fileURLToPath(new URL("../../../loopline", import.meta.url));
 
 test("./loopline help lists every command DESIGN.md names, and a usage mistake exits 2", async () => {
   const { stdout } = await run(LOOPLINE, ["help"], { encoding: "utf8" });
-  for (const command of ["migrate", "models list", "models show", "models register", "models promote", "models rollback", "models history", "predict", "drift", "replay", "train"]) {
+  for (const command of ["migrate", "models list", "models show", "models register", "models promote", "models rollback", "models history", "predict", "features", "drift", "replay", "train"]) {
     assert.match(stdout, new RegExp(`^  loopline ${command} `, "m"), command);
   }
   await assert.rejects(run(LOOPLINE, ["drift"], { encoding: "utf8" }), (err: { code?: number; stderr?: string }) => {

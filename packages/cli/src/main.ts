@@ -1,13 +1,14 @@
 import { ConfigError, describeError } from "@loopline/kit";
 import { findCommand, type Command } from "./commands.js";
 import { driftCommand } from "./drift-command.js";
+import { featuresCommand } from "./features-command.js";
 import { migrateCommand } from "./migrate-command.js";
 import { modelsCommands } from "./models-commands.js";
 import { predictCommand } from "./predict-command.js";
 import { replayCommand } from "./replay-command.js";
 import { trainCommand } from "./train-command.js";
 
-const commands: Command[] = [migrateCommand, ...modelsCommands, predictCommand, driftCommand, replayCommand, trainCommand];
+const commands: Command[] = [migrateCommand, ...modelsCommands, predictCommand, featuresCommand, driftCommand, replayCommand, trainCommand];
 
 function help(): string {
   return [

@@ -2,14 +2,14 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { createFeatureIngestService, loadFeatureIngestConfig } from "@loopline/feature-ingest";
-import { createFeatureStoreService, loadFeatureStoreConfig } from "@loopline/feature-store";
 import { createMetrics, silentLogger } from "@loopline/kit";
-import { createClient, toFeatureValue, type PlainValue } from "@loopline/proto";
+import { toFeatureValue, type PlainValue } from "@loopline/proto";
 import { EventSchema } from "@loopline/proto/gen/loopline/v1/events_pb.js";
-import { FeatureStore, FeatureUpdateSchema } from "@loopline/proto/gen/loopline/v1/features_pb.js";
+import { FeatureUpdateSchema } from "@loopline/proto/gen/loopline/v1/features_pb.js";
 import { eventually, freePort, isolateStack } from "@loopline/testkit";
 import { replayCommand } from "./replay-command.js";
 import { capture } from "./capture.test-helper.js";
+import { stackVariables, startFeatureStore } from "./feature-store.test-helper.js";
 
 // Integration: feature-ingest and feature-store in-process on the real Kafka and Redis; the CLI
 // replays the same events and compares with what the store serves.
@@ -38,29 +38,14 @@ const valuesOf = (report: JsonReport, entityId: string) => Object.fromEntries((r
 
 test("replay recomputes what feature-ingest and feature-store serve, and --compare finds a value the store got elsewhere", async (t) => {
   const s = await isolateStack(t);
-  const common = { LOOPLINE_KAFKA_BROKERS: s.endpoints.kafkaBrokers.join(","), LOOPLINE_REDIS_URL: s.endpoints.redisUrl, LOOPLINE_TOPIC_PREFIX: s.topicPrefix, LOOPLINE_SHUTDOWN_GRACE: "2s" };
+  const common = stackVariables(s);
   const ingest = createFeatureIngestService(
     loadFeatureIngestConfig({ ...common, LOOPLINE_FEATURE_INGEST_STATE_PREFIX: `${s.redisPrefix}ingest:`, LOOPLINE_FEATURE_INGEST_GROUP: `${s.topicPrefix}ingest`, LOOPLINE_FEATURE_INGEST_ADMIN_PORT: "0" }),
     { logger: silentLogger, metrics: createMetrics({ service: "feature-ingest", defaultMetrics: false }) },
   );
   await ingest.start();
   t.after(() => ingest.close());
-  const store = createFeatureStoreService(
-    loadFeatureStoreConfig({
-      ...common,
-      LOOPLINE_FEATURE_STORE_KEY_PREFIX: `${s.redisPrefix}store:`,
-      LOOPLINE_FEATURE_STORE_GROUP: `${s.topicPrefix}store`,
-      LOOPLINE_FEATURE_STORE_GRPC_HOST: "127.0.0.1",
-      LOOPLINE_FEATURE_STORE_GRPC_PORT: "0",
-      LOOPLINE_FEATURE_STORE_ADMIN_PORT: "0",
-    }),
-    { logger: silentLogger, metrics: createMetrics({ service: "feature-store", defaultMetrics: false }) },
-  );
-  await store.start();
-  t.after(() => store.close());
-  const address = `127.0.0.1:${store.grpcPort}`;
-  const client = createClient(FeatureStore, address, { timeoutMs: 5000 });
-  t.after(async () => client.close());
+  const { address, client } = await startFeatureStore(t, s);
 
   const producer = await s.kafka.createProducer();
   t.after(() => producer.close());

@@ -45,10 +45,10 @@ export interface ReplayArgs {
   json: boolean;
 }
 
-/** Parses --at: epoch milliseconds or an RFC 3339 (ISO-8601) date-time, as event times are. */
-export function parseAt(text: string): number {
+/** Parses --at (or `flag`): epoch milliseconds or an RFC 3339 (ISO-8601) date-time, as event times are. */
+export function parseAt(text: string, flag = "--at"): number {
   const parsed = parseEventTime(/^\d+$/.test(text) ? Number(text) : text);
-  if (!parsed.ok) throw new UsageError(`--at: ${parsed.message}`);
+  if (!parsed.ok) throw new UsageError(`${flag}: ${parsed.message}`);
   return parsed.ms;
 }
 

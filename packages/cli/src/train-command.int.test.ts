@@ -52,6 +52,10 @@ test("loopline train fits a model on events and entity-keyed labels from Kafka, 
     pay(3, now - 5 * MIN, 5_000);
     labels.push({ key: card, value: JSON.stringify({ entity_id: card, event_time: now - 10 * MIN, label: fraud ? 1 : 0 }) });
   }
+  // Not held: an entity without a label (its events are read, decoded and dropped).
+  for (let n = 1; n <= 4; n++) {
+    events.push({ key: "card-unlabelled", value: JSON.stringify({ event_id: `u-${n}`, entity: "card", entity_id: "card-unlabelled", event_time: now - n * MIN, type: "transaction", fields: { amount: 1, merchant_category: "5812", country: "FR", channel: "ecom" } }) });
+  }
   // Set aside: a request-keyed label, one that is not a label, and a redelivery of card-1's.
   labels.push({ key: "req-1", value: JSON.stringify({ request_id: "req-1", label: 1 }) });
   labels.push({ key: "x", value: "{not json" });
@@ -94,7 +98,7 @@ test("loopline train fits a model on events and entity-keyed labels from Kafka, 
     assert.equal(r.code, 0, r.err);
     const report = JSON.parse(r.out) as { labels: { used: number; positives: number; requestKeyed: number; replaced: number; invalid: Record<string, number> }; eventsUsed: number; holdout: { auc: number; rows: number }; version: string; promoted: boolean; stage: string; features: string[] };
     assert.deepEqual(report.labels, { used: CARDS, positives: CARDS / 4, requestKeyed: 1, replaced: 1, invalid: { MALFORMED_JSON: 1 } });
-    assert.equal(report.eventsUsed, CARDS * 3);
+    assert.equal(report.eventsUsed, CARDS * 3, "the labelled cards' events, not card-unlabelled's");
     const numeric = builtinRegistry.views.find((v) => v.name === "card_txn")?.features.filter((f) => f.valueType === "number").map((f) => `card_txn:${f.name}`);
     assert.deepEqual(report.features, numeric);
     // The labels are a step function of the labelled payment's amount: the classes separate.

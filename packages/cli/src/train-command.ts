@@ -141,7 +141,7 @@ function reportText(r: TrainReport): string {
     r.labels.invalid.size > 0 ? `invalid: ${counts(r.labels.invalid)}` : "",
   ].filter((x) => x !== "");
   const lines = [
-    `${r.model}: trained ${r.trainer} on ${r.labels.labels.length} entity-keyed labels (${r.labels.positives} positive), each joined point-in-time to ${r.view} over ${r.eventsUsed} events (${r.eventsRead} records read)`,
+    `${r.model}: trained ${r.trainer} on ${r.labels.labels.length} entity-keyed labels (${r.labels.positives} positive), each joined point-in-time to ${r.view} over the labelled entities' ${r.eventsUsed} events (${r.eventsRead} records read)`,
     ...(setAside.length > 0 ? [`labels set aside: ${setAside.join("; ")}`] : []),
     `features: ${r.features.map((f) => `${r.view}:${f}`).join(", ")}`,
     `holdout (${h.rows} rows, ${h.positives} positive): auc ${fixed(h.auc)}, log_loss ${fixed(h.logLoss)}, calibration_error ${fixed(h.calibrationError)}; at threshold ${fixed(h.threshold)}: precision ${fixed(h.precision)}, recall ${fixed(h.recall)}`,
@@ -222,23 +222,13 @@ export const trainCommand: Command = {
       await session.client.getModel({ name: parsed.model }).catch((err: unknown) => {
         if (!(err instanceof GrpcError && err.code === GrpcStatus.NOT_FOUND)) throw err;
       });
-      // Records are decoded as they are read (as `loopline replay` decodes them) and only the view's
-      // events kept, so a long topic is held as events, not as record buffers.
-      const decode = createRecordDecoder({ views: builtinRegistry.views, maxEventBytes: config.maxEventBytes, maxClockSkewMs: config.maxClockSkewMs });
-      const events: Event[] = [];
+      // The labels first: they say which entities matter, so of a long events topic only the
+      // labelled entities' events are held (decoded as `loopline replay` decodes them, as events,
+      // not record buffers), and too few labels are said before the events are read at all.
       const labelInputs: ReturnType<typeof decodeLabel>[] = [];
-      const view = parsed.view;
-      const [eventRead] = await readTopics(
+      await readTopics(
         config,
         [
-          {
-            base: "events",
-            keep: (record) => {
-              const decoded = decode(record);
-              if (decoded.ok && decoded.event.entity === view.entity && view.sourceTypes.includes(decoded.event.type)) events.push(decoded.event);
-              return false;
-            },
-          },
           {
             base: "labels",
             keep: (record) => {
@@ -257,6 +247,25 @@ export const trainCommand: Command = {
       if (labels.positives === 0 || labels.positives === labels.labels.length) {
         throw new CommandFailure(`all ${labels.labels.length} labels are ${labels.positives === 0 ? 0 : 1}: a classifier needs both classes`);
       }
+      const labelled = new Set(labels.labels.map((l) => l.entityId));
+      const decode = createRecordDecoder({ views: builtinRegistry.views, maxEventBytes: config.maxEventBytes, maxClockSkewMs: config.maxClockSkewMs });
+      const events: Event[] = [];
+      const view = parsed.view;
+      const [eventRead] = await readTopics(
+        config,
+        [
+          {
+            base: "events",
+            keep: (record) => {
+              const decoded = decode(record);
+              if (decoded.ok && decoded.event.entity === view.entity && view.sourceTypes.includes(decoded.event.type) && labelled.has(decoded.event.entityId)) events.push(decoded.event);
+              return false;
+            },
+          },
+        ],
+        io,
+        "train",
+      );
       if (!parsed.json) io.err(`loopline train: ${events.length} ${view.name} events and ${labels.labels.length} labels read; training ${parsed.trainerSpec}…\n`);
       const set = trainingSetFromReplay(view, events, labels.labels, parsed.features, `loopline train: ${view.name} replayed from ${eventRead?.topic ?? "events"} at ${labels.labels.length} entity-keyed labels`);
       const refs = parsed.features.map((f) => `${view.name}:${f}`);

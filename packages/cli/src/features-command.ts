@@ -2,13 +2,12 @@ import { toJson, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { builtinRegistry, formatFeatureRef } from "@loopline/features";
 import { defineConfig, loadConfig } from "@loopline/kit";
-import { createClient, fromFeatureValue } from "@loopline/proto";
+import { createClient } from "@loopline/proto";
 import { FeatureStore, GetOnlineFeaturesResponseSchema, type GetOnlineFeaturesRequestSchema, type GetOnlineFeaturesResponse } from "@loopline/proto/gen/loopline/v1/features_pb.js";
 import { FeatureStatus } from "@loopline/proto/gen/loopline/v1/values_pb.js";
 import { out, parseFlags, reportFailure, stringFlag, switchFlag, table, UsageError, type Command } from "./commands.js";
-import { featureStatusText } from "./predict-command.js";
 import { parseAt } from "./replay-command.js";
-import { instantText, valueText } from "./replay-format.js";
+import { instantText, storedCell, valueText } from "./replay-format.js";
 
 /** Variables of `loopline features`. */
 export const featuresConfigSchema = defineConfig({
@@ -58,9 +57,8 @@ export function featuresText(response: GetOnlineFeaturesResponse, asOf: number |
   return response.entityIds
     .map((entityId, j) => {
       const rows = response.columns.map((column) => {
-        const status = column.statuses[j] ?? FeatureStatus.UNSPECIFIED;
-        const eventTime = Number(column.eventTimeMs[j] ?? 0n);
-        return [column.ref, valueText(fromFeatureValue(column.values[j])), featureStatusText(status), instantText(eventTime === 0 ? null : eventTime)];
+        const cell = storedCell(column, j);
+        return [column.ref, valueText(cell.value), cell.status, instantText(cell.watermark)];
       });
       const present = response.columns.filter((c) => c.statuses[j] === FeatureStatus.PRESENT).length;
       return `${entityId} (${when}): ${present}/${response.columns.length} present\n${table(["feature", "value", "status", "event time"], rows)}`;

@@ -13,12 +13,11 @@ import {
 } from "@loopline/features";
 import { decodeRecord } from "@loopline/feature-ingest/decode";
 import { commonConfigSchema, defineConfig, loadConfig, type ConsumedRecord } from "@loopline/kit";
-import { createClient, fromFeatureValue, type Client } from "@loopline/proto";
+import { createClient, type Client } from "@loopline/proto";
 import { FeatureStore } from "@loopline/proto/gen/loopline/v1/features_pb.js";
-import { FeatureStatus } from "@loopline/proto/gen/loopline/v1/values_pb.js";
 import { out, parseFlags, reportFailure, stringFlag, switchFlag, UsageError, type Command } from "./commands.js";
 import { CommandFailure, readTopics } from "./topic-read.js";
-import { replayJson, replayText, sameServed, compareSummary, type EntityReport, type ReplayReport, type StoredCell } from "./replay-format.js";
+import { replayJson, replayText, sameServed, compareSummary, storedCell, type EntityReport, type ReplayReport, type StoredCell } from "./replay-format.js";
 
 /** Variables of `loopline replay` besides the shared LOOPLINE_KAFKA_BROKERS and LOOPLINE_TOPIC_PREFIX. */
 export const replayConfigSchema = defineConfig({
@@ -178,11 +177,7 @@ async function readStore(client: Client<typeof FeatureStore>, view: FeatureView,
     const res = await client.getOnlineFeatures({ entity: view.entity, entityIds: ids, features, ...(at !== undefined ? { asOf: timestampFromMs(at) } : {}) });
     for (const [j, id] of ids.entries()) {
       const cells = new Map<string, StoredCell>();
-      for (const column of res.columns) {
-        const status = FeatureStatus[column.statuses[j] ?? FeatureStatus.UNSPECIFIED] ?? "UNSPECIFIED";
-        const eventTime = Number(column.eventTimeMs[j] ?? 0n);
-        cells.set(column.ref.slice(view.name.length + 1), { value: fromFeatureValue(column.values[j]), status, watermark: eventTime === 0 ? null : eventTime });
-      }
+      for (const column of res.columns) cells.set(column.ref.slice(view.name.length + 1), storedCell(column, j));
       stored.set(id, cells);
     }
   }

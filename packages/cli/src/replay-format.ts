@@ -1,5 +1,9 @@
 import type { FeatureValue } from "@loopline/features";
+import { fromFeatureValue } from "@loopline/proto";
+import type { FeatureColumn } from "@loopline/proto/gen/loopline/v1/features_pb.js";
+import { FeatureStatus } from "@loopline/proto/gen/loopline/v1/values_pb.js";
 import { table } from "./commands.js";
+import { featureStatusText } from "./predict-command.js";
 
 /** What feature-store served for one feature of one entity. */
 export interface StoredCell {
@@ -73,6 +77,12 @@ export function compareSummary(report: ReplayReport): { equal: number; different
     }
   }
   return { equal, different: differences.length, differences };
+}
+
+/** Entity j's cell of a GetOnlineFeatures column: its value, its status by name, and its as-of time. */
+export function storedCell(column: FeatureColumn, j: number): StoredCell {
+  const eventTime = Number(column.eventTimeMs[j] ?? 0n);
+  return { value: fromFeatureValue(column.values[j]), status: featureStatusText(column.statuses[j] ?? FeatureStatus.UNSPECIFIED), watermark: eventTime === 0 ? null : eventTime };
 }
 
 /** A value as text: numbers as JavaScript prints them (shortest exact form), strings quoted, null as null. */

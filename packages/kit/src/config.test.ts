@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ConfigError, defineConfig, formatDuration, loadConfig, parseDuration } from "./config.js";
+import { ConfigError, defineConfig, formatDuration, loadConfig, markdownCell, parseDuration } from "./config.js";
 
 const schema = defineConfig({
   port: { type: "int", env: "SVC_PORT", default: 9401, min: 1, max: 65535, doc: "admin port" },
@@ -89,4 +89,11 @@ test("durations", () => {
 test("formatDuration picks the largest exact unit", () => {
   const cases: [number, string][] = [[86_400_000, "1d"], [7_200_000, "2h"], [90_000, "90s"], [600_000, "10m"], [1500, "1500ms"], [0, "0ms"]];
   for (const [ms, text] of cases) assert.equal(formatDuration(ms), text);
+});
+
+test("a doc string becomes one Markdown table cell: pipes escaped everywhere, < outside code spans", () => {
+  // GitHub Flavored Markdown: `\|` keeps a pipe inside a table cell (code spans included); `\<` keeps
+  // `<model>` from being read as an HTML tag, and inside a code span it needs no escaping.
+  assert.equal(markdownCell("a | b <x> `c|<d>` e"), "a \\| b \\<x> `c\\|<d>` e");
+  assert.equal(markdownCell("plain"), "plain");
 });

@@ -196,20 +196,30 @@ export function formatDuration(ms: number): string {
   return `${ms}ms`;
 }
 
+/**
+ * A doc string as a Markdown table cell: `|` escaped everywhere (GitHub tables split on it, even
+ * inside code spans) and `<` outside code spans (GitHub would take `<model>` for an HTML tag and drop it).
+ */
+export function markdownCell(text: string): string {
+  return text
+    .split("`")
+    .map((part, i) => (i % 2 === 1 ? part.replaceAll("|", "\\|") : part.replaceAll("|", "\\|").replaceAll("<", "\\<")))
+    .join("`");
+}
+
 /** Renders a schema as a Markdown table (variable, default, description) for the README. */
 export function describeConfig(schema: ConfigSchema): string {
   const rows = Object.values(schema).map((f) => {
-    const def =
+    const text =
       f.default === undefined
         ? "(required)"
         : f.type === "duration"
           ? formatDuration(f.default)
           : Array.isArray(f.default)
             ? f.default.join(",")
-            : f.default === ""
-              ? "(empty)"
-              : String(f.default);
-    return `| \`${f.env}\` | \`${def}\` | ${f.doc} |`;
+            : String(f.default);
+    // The default sits in a code span, where only `|` needs escaping.
+    return `| \`${f.env}\` | \`${(text === "" ? "(empty)" : text).replaceAll("|", "\\|")}\` | ${markdownCell(f.doc)} |`;
   });
   return ["| variable | default | meaning |", "|---|---|---|", ...rows].join("\n");
 }

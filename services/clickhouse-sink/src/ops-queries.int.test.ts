@@ -11,11 +11,16 @@ import { loadClickHouseSinkConfig } from "./config.js";
 import { createClickHouseSinkService } from "./service.js";
 import { ALL_SINK_TOPICS, sinkEnv, waitForCommitted } from "./test-helpers.js";
 
-// The ops queries of README.md, read from the README itself, run against the real ClickHouse on data
-// produced through the sink. Expected answers are worked by hand from the dataset below.
+// The ops queries of the sink's README.md, read from the README itself, run against the real
+// ClickHouse on data produced through the sink. Expected answers are worked by hand from the dataset
+// below. The repository's README carries the same queries, checked to be the same text.
 
-const README = readFileSync(new URL("../README.md", import.meta.url), "utf8");
-const QUERIES = new Map([...README.matchAll(/```sql\n-- ops: (\w+)\n([\s\S]*?)```/g)].map((m) => [m[1] as string, m[2] as string]));
+const queriesOf = (readme: URL) => new Map([...readFileSync(readme, "utf8").matchAll(/```sql\n-- ops: (\w+)\n([\s\S]*?)```/g)].map((m) => [m[1] as string, m[2] as string]));
+const QUERIES = queriesOf(new URL("../README.md", import.meta.url));
+
+test("the repository's README carries the sink README's ops queries, word for word", () => {
+  assert.deepEqual(queriesOf(new URL("../../../README.md", import.meta.url)), QUERIES);
+});
 
 const H10 = Date.UTC(2026, 3, 1, 10, 0, 0); // 2026-04-01 10:00:00 UTC
 const H11 = Date.UTC(2026, 3, 1, 11, 0, 0);
@@ -28,7 +33,7 @@ function prediction(requestId: string, timeMs: number, version: string, route: R
     modelVersion: version,
     route,
     entityId: `card-${requestId}`,
-    featureRefs: ["card_txn:amount_sum_1h", "card_txn:country"],
+    featureRefs: ["card_txn:amount_sum_1h", "card_txn:last_country"],
     featureValues: [toFeatureValue(score * 100), toFeatureValue(country)],
     score,
     decision: score >= 0.5,

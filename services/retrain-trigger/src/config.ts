@@ -17,7 +17,7 @@ export const retrainConfigSchema = defineConfig({
   gbtLearningRate: { type: "number", env: "LOOPLINE_RETRAIN_GBT_LEARNING_RATE", default: 0.1, min: 1e-6, max: 1, doc: "built-in gradient boosting: shrinkage" },
   gbtMinSamplesLeaf: { type: "int", env: "LOOPLINE_RETRAIN_GBT_MIN_SAMPLES_LEAF", default: 1, min: 1, doc: "built-in gradient boosting: fewest samples per leaf" },
   trainerTimeoutMs: { type: "duration", env: "LOOPLINE_RETRAIN_TRAINER_TIMEOUT", default: 600_000, doc: "time limit of an external trainer command" },
-  policies: { type: "string", env: "LOOPLINE_RETRAIN_POLICIES", default: "", doc: "policies JSON, or @<path> of a JSON file (see README); blank: defaults for every model" },
+  policies: { type: "string", env: "LOOPLINE_RETRAIN_POLICIES", default: "", doc: "policies JSON, or @<path> of a JSON file (services/retrain-trigger/README.md describes them); blank: defaults for every model" },
   tickMs: { type: "duration", env: "LOOPLINE_RETRAIN_TICK", default: 30_000, doc: "how often shadow/canary/watch evidence and the schedule are checked" },
   consumerGroup: { type: "string", env: "LOOPLINE_RETRAIN_GROUP", default: "loopline-retrain-trigger", doc: "Kafka consumer group on loopline.drift" },
   actor: { type: "string", env: "LOOPLINE_RETRAIN_ACTOR", default: "retrain-trigger", doc: "actor recorded on registry changes" },

@@ -29,8 +29,8 @@ test("the three forms read alike, with or without a content-type header", () => 
     label: 0,
     labelTimeMs: 0,
   });
-  const byEntity = toBinary(LabelSchema, create(LabelSchema, { labelId: "l9", entityId: "card-1", eventTimeMs: BigInt(T), label: 0.25 }));
-  assert.deepEqual(decodeLabel(byEntity, undefined), { labelId: "l9", requestId: "", entityId: "card-1", eventTimeMs: T, label: 0.25, labelTimeMs: 0 });
+  const byEntity = toBinary(LabelSchema, create(LabelSchema, { labelId: "l9", entityId: "card-1", eventTimeMs: BigInt(T), label: 1 }));
+  assert.deepEqual(decodeLabel(byEntity, undefined), { labelId: "l9", requestId: "", entityId: "card-1", eventTimeMs: T, label: 1, labelTimeMs: 0 });
 });
 
 // Each of these was accepted by one of clickhouse-sink and drift-monitor and dead-lettered by the
@@ -55,7 +55,9 @@ test("bad labels are problems naming what is wrong", () => {
     ["INVALID_FIELD", /label/, utf8('{"request_id":"r","label":"1"}'), undefined],
     ["INVALID_FIELD", /event_time/, utf8('{"entity_id":"c","event_time":"yesterday","label":1}'), undefined],
     ["INVALID_FIELD", /label_time/, utf8('{"request_id":"r","label":1,"label_time":"soon"}'), undefined],
-    ["INVALID_FIELD", /label/, toBinary(LabelSchema, create(LabelSchema, { requestId: "r", label: Number.NaN })), "application/x-protobuf"],
+    ["INVALID_LABEL", /0 or 1.*got NaN/, toBinary(LabelSchema, create(LabelSchema, { requestId: "r", label: Number.NaN })), "application/x-protobuf"],
+    ["INVALID_LABEL", /0 or 1.*got 2/, toBinary(LabelSchema, create(LabelSchema, { requestId: "r", label: 2 })), undefined],
+    ["INVALID_LABEL", /0 or 1.*got 0.7/, utf8('{"request_id":"r","label":0.7}'), undefined],
     ["MISSING_FIELD", /request_id/, toBinary(LabelSchema, create(LabelSchema, { label: 1 })), "application/x-protobuf"],
     ["MALFORMED_PROTOBUF", /not a loopline.v1.Label/, Uint8Array.from([0x0a, 0x05]), "application/x-protobuf"],
     ["MALFORMED_PROTOBUF", /neither a JSON object nor/, Uint8Array.from([0xff, 0xff, 0xff]), undefined],

@@ -20,8 +20,8 @@ export interface DecodedLabel {
   entityId: string;
   /** Epoch ms; 0 when not given (request-keyed labels need none). */
   eventTimeMs: number;
-  /** The value: any finite number (true/false read as 1/0); classification expects 0 or 1. */
-  label: number;
+  /** 1 for the positive class (e.g. fraud), 0 for the negative; true/false read as 1/0. */
+  label: 0 | 1;
   /** When the label became known, epoch ms; 0 when not given (a consumer may use the record's timestamp). */
   labelTimeMs: number;
 }
@@ -59,12 +59,14 @@ export function parseRecordTime(value: unknown): number {
 
 const problem = (code: string, detail: string): LabelProblem => ({ code, detail });
 
-// A label must say what it labels: a prediction by request id, or an entity at an instant.
-function identified(l: DecodedLabel): DecodedLabel | LabelProblem {
+// A label must say what it labels (a prediction by request id, or an entity at an instant) and be
+// a class: every consumer scores classifiers (AUC, precision, recall), so a value other than 0 or 1
+// would be read differently by each, or dropped by one and counted by another.
+function checked(l: Omit<DecodedLabel, "label">, label: number): DecodedLabel | LabelProblem {
   if (l.requestId === "" && l.entityId === "") return problem("MISSING_FIELD", "a label needs request_id, or entity_id with event_time");
   if (l.requestId === "" && !(l.eventTimeMs > 0)) return problem("MISSING_FIELD", "field event_time is missing (required with entity_id)");
-  if (!Number.isFinite(l.label)) return problem("INVALID_FIELD", `field label must be a finite number, got ${l.label}`);
-  return l;
+  if (label !== 0 && label !== 1) return problem("INVALID_LABEL", `label must be 0 or 1 (false or true; 1 = the positive class), got ${label}`);
+  return { ...l, label };
 }
 
 // An id field: a string, or a number written without quotes; absent or null is "".
@@ -107,8 +109,7 @@ function decodeJson(text: string): DecodedLabel | LabelProblem {
   const raw = o["label"];
   if (raw === undefined || raw === null) return problem("MISSING_FIELD", "field label is missing");
   if (typeof raw !== "number" && typeof raw !== "boolean") return problem("INVALID_FIELD", `field label must be a number or true/false, got ${JSON.stringify(raw).slice(0, 64)}`);
-  const label = typeof raw === "boolean" ? (raw ? 1 : 0) : raw;
-  return identified({ labelId, requestId, entityId, eventTimeMs, label, labelTimeMs });
+  return checked({ labelId, requestId, entityId, eventTimeMs, labelTimeMs }, typeof raw === "boolean" ? (raw ? 1 : 0) : raw);
 }
 
 /**
@@ -116,7 +117,7 @@ function decodeJson(text: string): DecodedLabel | LabelProblem {
  * application/x-protobuf, JSON when it says application/json; without either, JSON when the bytes
  * start with `{` (which no Label's protobuf encoding can), else protobuf. The JSON forms are
  * {request_id, label, label_time?} and {entity_id, event_time, label, label_time?}, each with an
- * optional label_id; times are epoch ms or RFC 3339 with a zone, and label is a number or true/false.
+ * optional label_id; times are epoch ms or RFC 3339 with a zone, and label is 0 or 1 (or false/true).
  */
 export function decodeLabel(bytes: Uint8Array, contentType: string | undefined): DecodedLabel | LabelProblem {
   const type = contentType?.split(";")[0]?.trim().toLowerCase();
@@ -131,12 +132,5 @@ export function decodeLabel(bytes: Uint8Array, contentType: string | undefined):
     const what = type === PROTOBUF_CONTENT_TYPE ? "not a loopline.v1.Label" : "neither a JSON object nor a loopline.v1.Label";
     return problem("MALFORMED_PROTOBUF", `${what}: ${err instanceof Error ? err.message : String(err)}`);
   }
-  return identified({
-    labelId: pb.labelId,
-    requestId: pb.requestId,
-    entityId: pb.entityId,
-    eventTimeMs: Number(pb.eventTimeMs),
-    label: pb.label,
-    labelTimeMs: Number(pb.labelTimeMs),
-  });
+  return checked({ labelId: pb.labelId, requestId: pb.requestId, entityId: pb.entityId, eventTimeMs: Number(pb.eventTimeMs), labelTimeMs: Number(pb.labelTimeMs) }, pb.label);
 }

@@ -29,8 +29,8 @@ test("the three forms give the same label, ids derived alike", () => {
     label: 0,
     labelTimeMs: RECORD_TS,
   });
-  const given = parseLabel(toBinary(LabelSchema, create(LabelSchema, { labelId: "mine", entityId: "e", eventTimeMs: 9n, label: 0.5 })), PB, RECORD_TS);
-  assert.deepEqual(given, { labelId: "mine", requestId: "", entityId: "e", eventTimeMs: 9, label: 0.5, labelTimeMs: RECORD_TS });
+  const given = parseLabel(toBinary(LabelSchema, create(LabelSchema, { labelId: "mine", entityId: "e", eventTimeMs: 9n, label: 1 })), PB, RECORD_TS);
+  assert.deepEqual(given, { labelId: "mine", requestId: "", entityId: "e", eventTimeMs: 9, label: 1, labelTimeMs: RECORD_TS });
 });
 
 test("bad labels are refused with the decoder's reason", () => {
@@ -38,6 +38,9 @@ test("bad labels are refused with the decoder's reason", () => {
   assert.ok("rejected" in bad);
   assert.equal(bad.rejected.code, "INVALID_FIELD");
   assert.match(bad.rejected.detail, /label_time/);
+  // Until 2026-12 the sink stored this one while drift-monitor dead-lettered it and retrain-trigger read it as 1.
+  const half = parseLabel(toBinary(LabelSchema, create(LabelSchema, { requestId: "r", label: 0.5 })), PB, RECORD_TS);
+  assert.ok("rejected" in half && half.rejected.code === "INVALID_LABEL", JSON.stringify(half));
   const pb = parseLabel(new Uint8Array([0x0a, 0x05]), PB, RECORD_TS);
   assert.ok("rejected" in pb && pb.rejected.code === "MALFORMED_PROTOBUF");
 });

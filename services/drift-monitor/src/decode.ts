@@ -74,13 +74,9 @@ export function isProblem(x: unknown): x is DecodeProblem {
   return typeof x === "object" && x !== null && "code" in x && "detail" in x;
 }
 
-/**
- * Reads a label with the decoder every consumer of loopline.labels shares (@loopline/proto's
- * decodeLabel), then asks what the monitor's classification metrics need: a label of 0 or 1.
- */
+/** Reads a label with the decoder every consumer of loopline.labels shares (@loopline/proto's decodeLabel). */
 export function decodeLabel(bytes: Uint8Array, contentType: string | undefined): LabelInput | DecodeProblem {
   const l = decodeSharedLabel(bytes, contentType);
   if (isLabelProblem(l)) return l;
-  if (l.label !== 0 && l.label !== 1) return { code: "INVALID_LABEL", detail: `label must be 0 or 1 (false or true) for classification metrics, got ${l.label}` };
   return { requestId: l.requestId, entityId: l.entityId, eventTimeMs: l.eventTimeMs, label: l.label, labelTimeMs: l.labelTimeMs };
 }

@@ -4,10 +4,9 @@
 // It is how the first champion of a model comes to be: retrain-trigger trains later ones from the
 // labelled predictions in ClickHouse, which need a model to have served first.
 import { randomUUID } from "node:crypto";
-import { decodeLabel, isProblem, type LabelInput } from "@loopline/drift-monitor/decode";
 import { builtinRegistry, type Event, type FeatureView } from "@loopline/features";
 import { commonConfigSchema, loadConfig } from "@loopline/kit";
-import { GrpcError, GrpcStatus } from "@loopline/proto";
+import { decodeLabel, GrpcError, GrpcStatus, isLabelProblem, type DecodedLabel, type LabelProblem } from "@loopline/proto";
 import { Stage } from "@loopline/proto/gen/loopline/v1/registry_pb.js";
 import { trainingSetFromReplay, type ReplayLabel } from "@loopline/retrain-trigger/replay-set";
 import { createTrainer, numericSignature, parseTrainerSpec, trainChallenger, TrainerError, type ThresholdChoice, type TrainedChallenger } from "@loopline/trainer";
@@ -84,18 +83,18 @@ export interface LabelSelection {
   requestKeyed: number;
   /** Labels that were read again (same entity and event time): the later one counts. */
   replaced: number;
-  /** Undecodable labels by the reason drift-monitor dead-letters them with. */
+  /** Undecodable labels by the reason every consumer of the labels topic dead-letters them with. */
   invalid: Map<string, number>;
 }
 
 /** Collects entity-keyed labels from decoded label inputs (undecodable ones counted by reason). */
-export function selectLabels(inputs: Iterable<LabelInput | { code: string; detail: string }>): LabelSelection {
+export function selectLabels(inputs: Iterable<Omit<DecodedLabel, "labelId"> | LabelProblem>): LabelSelection {
   const byKey = new Map<string, ReplayLabel>();
   const invalid = new Map<string, number>();
   let requestKeyed = 0;
   let replaced = 0;
   for (const input of inputs) {
-    if (isProblem(input)) {
+    if (isLabelProblem(input)) {
       invalid.set(input.code, (invalid.get(input.code) ?? 0) + 1);
       continue;
     }

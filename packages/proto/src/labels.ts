@@ -35,8 +35,8 @@ export interface LabelProblem {
 /** The content-type header value that marks a record's protobuf form (labels, events, feature updates). */
 export const PROTOBUF_CONTENT_TYPE = "application/x-protobuf";
 
-/** True for a LabelProblem (decodeLabel's refusal) rather than a label. */
-export function isLabelProblem(x: DecodedLabel | LabelProblem): x is LabelProblem {
+/** True for a LabelProblem (decodeLabel's refusal) rather than a label (or a consumer's view of one). */
+export function isLabelProblem<L extends object>(x: L | LabelProblem): x is LabelProblem {
   return "code" in x;
 }
 

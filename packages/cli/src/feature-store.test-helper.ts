@@ -1,8 +1,9 @@
 import type { TestContext } from "node:test";
+import { create } from "@bufbuild/protobuf";
 import { createFeatureStoreService, loadFeatureStoreConfig } from "@loopline/feature-store";
 import { createMetrics, silentLogger } from "@loopline/kit";
-import { createClient } from "@loopline/proto";
-import { FeatureStore } from "@loopline/proto/gen/loopline/v1/features_pb.js";
+import { createClient, toFeatureValue, type PlainValue } from "@loopline/proto";
+import { FeatureStore, FeatureUpdateSchema } from "@loopline/proto/gen/loopline/v1/features_pb.js";
 import type { IsolatedStack } from "@loopline/testkit";
 
 /** The variables every in-process service of a test shares: the isolated stack's servers and topics. */
@@ -29,4 +30,30 @@ export async function startFeatureStore(t: TestContext, s: IsolatedStack): Promi
   const client = createClient(FeatureStore, address, { timeoutMs: 5000 });
   t.after(async () => client.close());
   return { address, client };
+}
+
+/** A card_txn version of one card, as a producer that computes its own features writes it. */
+export interface CardVersion {
+  entityId: string;
+  eventTimeMs: number;
+  revision: number;
+  producedAtMs: number;
+  values: Record<string, PlainValue>;
+}
+
+/** Writes card_txn versions through WriteFeatures (the store's newer-wins path). */
+export function writeCardVersions(client: ReturnType<typeof createClient<typeof FeatureStore>>, versions: readonly CardVersion[]) {
+  return client.writeFeatures({
+    updates: versions.map((v) =>
+      create(FeatureUpdateSchema, {
+        entity: "card",
+        entityId: v.entityId,
+        view: "card_txn",
+        eventTimeMs: BigInt(v.eventTimeMs),
+        revision: BigInt(v.revision),
+        producedAtMs: BigInt(v.producedAtMs),
+        values: Object.fromEntries(Object.entries(v.values).map(([k, value]) => [k, toFeatureValue(value)])),
+      }),
+    ),
+  });
 }

@@ -1,11 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { create } from "@bufbuild/protobuf";
-import { toFeatureValue } from "@loopline/proto";
-import { FeatureUpdateSchema } from "@loopline/proto/gen/loopline/v1/features_pb.js";
 import { isolateStack } from "@loopline/testkit";
 import { capture } from "./capture.test-helper.js";
-import { startFeatureStore } from "./feature-store.test-helper.js";
+import { startFeatureStore, writeCardVersions } from "./feature-store.test-helper.js";
 import { featuresCommand } from "./features-command.js";
 
 // Integration: feature-store in-process on the real Redis (and Kafka, which it consumes); values
@@ -18,19 +15,7 @@ test("features reads what the store serves: values, statuses and event times, as
   const s = await isolateStack(t);
   const { address, client } = await startFeatureStore(t, s);
   const written = new Date(NOW - 2 * MIN).toISOString();
-  await client.writeFeatures({
-    updates: [
-      create(FeatureUpdateSchema, {
-        entity: "card",
-        entityId: "card-1",
-        view: "card_txn",
-        eventTimeMs: BigInt(NOW - 2 * MIN),
-        revision: 1n,
-        producedAtMs: BigInt(NOW),
-        values: { txn_count_1h: toFeatureValue(3), last_country: toFeatureValue("FR") },
-      }),
-    ],
-  });
+  await writeCardVersions(client, [{ entityId: "card-1", eventTimeMs: NOW - 2 * MIN, revision: 1, producedAtMs: NOW, values: { txn_count_1h: 3, last_country: "FR" } }]);
 
   const run = async (...args: string[]) => {
     const io = capture({ LOOPLINE_FEATURE_STORE_ADDRESS: address });

@@ -5,11 +5,10 @@ import { createFeatureIngestService, loadFeatureIngestConfig } from "@loopline/f
 import { createMetrics, silentLogger } from "@loopline/kit";
 import { toFeatureValue, type PlainValue } from "@loopline/proto";
 import { EventSchema } from "@loopline/proto/gen/loopline/v1/events_pb.js";
-import { FeatureUpdateSchema } from "@loopline/proto/gen/loopline/v1/features_pb.js";
 import { eventually, freePort, isolateStack } from "@loopline/testkit";
 import { replayCommand } from "./replay-command.js";
 import { capture } from "./capture.test-helper.js";
-import { stackVariables, startFeatureStore } from "./feature-store.test-helper.js";
+import { stackVariables, startFeatureStore, writeCardVersions } from "./feature-store.test-helper.js";
 
 // Integration: feature-ingest and feature-store in-process on the real Kafka and Redis; the CLI
 // replays the same events and compares with what the store serves.
@@ -98,19 +97,7 @@ test("replay recomputes what feature-ingest and feature-store serve, and --compa
 
   // The store now gets a newer card-1 version from elsewhere with one value changed.
   const changed = { ...card1, amount_sum_1h: 61 };
-  const written = await client.writeFeatures({
-    updates: [
-      create(FeatureUpdateSchema, {
-        entity: "card",
-        entityId: "card-1",
-        view: "card_txn",
-        eventTimeMs: BigInt(NOW - 2 * MIN),
-        revision: 99n,
-        producedAtMs: BigInt(NOW),
-        values: Object.fromEntries(Object.entries(changed).map(([k, v]) => [k, toFeatureValue(v)])),
-      }),
-    ],
-  });
+  const written = await writeCardVersions(client, [{ entityId: "card-1", eventTimeMs: NOW - 2 * MIN, revision: 99, producedAtMs: NOW, values: changed }]);
   assert.equal(written.written, 1);
   const differ = await replay(["card_txn", "card-1", "card-2", "--compare"], env);
   assert.equal(differ.code, 3, differ.out + differ.err);

@@ -41,5 +41,6 @@ export { fromFeatureValue, toFeatureValue } from "./feature-values.js";
 export type { PlainValue } from "./feature-values.js";
 export { decodeFeatureUpdate, encodeFeatureUpdate, scanFeatureUpdate, UnknownValueKeyError } from "./feature-update-codec.js";
 export type { FeatureUpdateHeader, PlainFeatureUpdate, ValueKeyCheck } from "./feature-update-codec.js";
-export { PROTOBUF_CONTENT_TYPE, decodeLabel, isLabelProblem, parseRecordTime } from "./labels.js";
+export { PROTOBUF_CONTENT_TYPE, isProtobufContentType, mediaType } from "./content-type.js";
+export { decodeLabel, isLabelProblem, parseRecordTime } from "./labels.js";
 export type { DecodedLabel, LabelProblem } from "./labels.js";

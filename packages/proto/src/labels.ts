@@ -1,4 +1,5 @@
 import { fromBinary } from "@bufbuild/protobuf";
+import { mediaType, PROTOBUF_CONTENT_TYPE } from "./content-type.js";
 import { LabelSchema } from "./gen/loopline/v1/predictions_pb.js";
 
 /**
@@ -31,9 +32,6 @@ export interface LabelProblem {
   code: string;
   detail: string;
 }
-
-/** The content-type header value that marks a record's protobuf form (labels, events, feature updates). */
-export const PROTOBUF_CONTENT_TYPE = "application/x-protobuf";
 
 /** True for a LabelProblem (decodeLabel's refusal) rather than a label (or a consumer's view of one). */
 export function isLabelProblem<L extends object>(x: L | LabelProblem): x is LabelProblem {
@@ -120,7 +118,7 @@ function decodeJson(text: string): DecodedLabel | LabelProblem {
  * optional label_id; times are epoch ms or RFC 3339 with a zone, and label is 0 or 1 (or false/true).
  */
 export function decodeLabel(bytes: Uint8Array, contentType: string | undefined): DecodedLabel | LabelProblem {
-  const type = contentType?.split(";")[0]?.trim().toLowerCase();
+  const type = mediaType(contentType);
   const first = bytes.find((b) => b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d);
   if (type !== PROTOBUF_CONTENT_TYPE && (type === "application/json" || first === 0x7b)) {
     return decodeJson(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"));

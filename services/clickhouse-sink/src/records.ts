@@ -1,7 +1,7 @@
 import { isUtf8 } from "node:buffer";
 import { fromBinary, toJsonString } from "@bufbuild/protobuf";
 import { DLQ_HEADERS, type ConsumedRecord } from "@loopline/kit";
-import { PROTOBUF_CONTENT_TYPE, decodeFeatureUpdate, fromFeatureValue, parseRecordTime } from "@loopline/proto";
+import { decodeFeatureUpdate, fromFeatureValue, isProtobufContentType, parseRecordTime } from "@loopline/proto";
 import { DriftReportSchema, RetrainDecisionSchema, type ColumnDrift } from "@loopline/proto/gen/loopline/v1/drift_pb.js";
 import { EventSchema } from "@loopline/proto/gen/loopline/v1/events_pb.js";
 import { ModelEventSchema, ModelEventType, ModelVersionSchema, Stage } from "@loopline/proto/gen/loopline/v1/registry_pb.js";
@@ -15,12 +15,6 @@ export const SINK_DEAD_LETTER_PARTITION = 4_294_967_295;
 
 /** The `service` of dead letters the sink records itself. */
 export const SINK_SERVICE = "clickhouse-sink";
-
-/** Whether the record's content-type header says protobuf (parameters such as `;proto=...` allowed). */
-export function isProtobuf(record: ConsumedRecord): boolean {
-  const ct = record.headers["content-type"];
-  return ct !== undefined && ct.toString("latin1").split(";")[0]?.trim().toLowerCase() === PROTOBUF_CONTENT_TYPE;
-}
 
 /** The dataset threshold of a DriftReport without drift_share (written before the field existed). */
 const LEGACY_DRIFT_SHARE = 0.5;
@@ -258,7 +252,7 @@ function mapRetrainDecision(value: Buffer, ingestedAt: number): Mapped {
 /** Raw events are kept as they came (fields as JSON); validating them is feature-ingest's job. */
 function mapEvent(record: ConsumedRecord, value: Buffer, ingestedAt: number): Mapped {
   let e: { eventId: string; entity: string; entityId: string; eventTimeMs: number; type: string; fields: Record<string, unknown> };
-  if (isProtobuf(record)) {
+  if (isProtobufContentType(record.headers["content-type"])) {
     try {
       const pb = fromBinary(EventSchema, value);
       const fields: Record<string, unknown> = {};

@@ -1,7 +1,7 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import type { Event, EventInput, EventResult, EventValidator } from "@loopline/features";
 import type { ConsumedRecord } from "@loopline/kit";
-import { PROTOBUF_CONTENT_TYPE, fromFeatureValue } from "@loopline/proto";
+import { PROTOBUF_CONTENT_TYPE, fromFeatureValue, isProtobufContentType } from "@loopline/proto";
 import { EventSchema } from "@loopline/proto/gen/loopline/v1/events_pb.js";
 
 /** Content type that selects the protobuf form of an event (the record header `content-type`). */
@@ -19,11 +19,6 @@ export function decodeProtobufEvent(bytes: Uint8Array): EventInput | undefined {
   }
 }
 
-/** Whether a record's content-type header asks for protobuf (parameters such as `;proto=...` allowed). */
-export function isProtobuf(contentType: Buffer | undefined): boolean {
-  return contentType !== undefined && contentType.toString("latin1").split(";")[0]?.trim().toLowerCase() === PROTOBUF_CONTENT_TYPE;
-}
-
 /** A record as feature-ingest reads it: a valid event, or the code and detail it is dead-lettered with. */
 export type DecodedRecord = { readonly ok: true; readonly event: Event } | { readonly ok: false; readonly code: string; readonly detail: string };
 
@@ -35,7 +30,7 @@ export type DecodedRecord = { readonly ok: true; readonly event: Event } | { rea
 export function decodeRecord(record: Pick<ConsumedRecord, "value" | "headers">, validator: EventValidator): DecodedRecord {
   if (record.value === null) return { ok: false, code: "MALFORMED_JSON", detail: "record has no value (tombstone)" };
   let result: EventResult;
-  if (isProtobuf(record.headers["content-type"])) {
+  if (isProtobufContentType(record.headers["content-type"])) {
     const input = decodeProtobufEvent(record.value);
     if (input === undefined) return { ok: false, code: "MALFORMED_PROTOBUF", detail: "value is not a loopline.v1.Event" };
     result = validator.validate(input);
